@@ -1,0 +1,101 @@
+"""Domain enums shared by every layer of spikeloop: loop dimensions, tensors, actions.
+
+Strings never stand in for these. YAML spells them by their ``value`` (``"K"``, ``"W"``,
+``"read"``) and the loaders convert once, at load time.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Dim(str, Enum):
+    """Loop dimensions of an SNN layer (DESIGN.md section 3)."""
+
+    T = "T"  # timesteps
+    N = "N"  # batch
+    K = "K"  # output channels
+    C = "C"  # input channels
+    P = "P"  # output rows
+    Q = "Q"  # output columns
+    R = "R"  # filter rows
+    S = "S"  # filter columns
+
+    def __str__(self) -> str:  # pragma: no cover - cosmetic
+        return self.value
+
+
+DIMS: tuple[Dim, ...] = tuple(Dim)
+
+
+class Tensor(str, Enum):
+    """Data spaces of an SNN layer.
+
+    W weights [K,C,R,S]; I input spikes [T,N,C,H,W]; O partial sums [T,N,K,P,Q] reduced over
+    C,R,S; U membrane potential [N,K,P,Q] read-modify-written once per timestep (T is its
+    reduction loop); S output spikes [T,N,K,P,Q], written once by the LIF unit.
+    """
+
+    W = "W"
+    I = "I"  # noqa: E741 - the tensor is called I in every paper of the field
+    O = "O"  # noqa: E741
+    U = "U"
+    S = "S"
+
+    def __str__(self) -> str:  # pragma: no cover - cosmetic
+        return self.value
+
+
+TENSORS: tuple[Tensor, ...] = tuple(Tensor)
+
+#: Dims each tensor's index depends on. I depends on P,R (rows h = p*stride + r) and Q,S.
+RELEVANT: dict[Tensor, frozenset[Dim]] = {
+    Tensor.W: frozenset({Dim.K, Dim.C, Dim.R, Dim.S}),
+    Tensor.I: frozenset({Dim.T, Dim.N, Dim.C, Dim.P, Dim.Q, Dim.R, Dim.S}),
+    Tensor.O: frozenset({Dim.T, Dim.N, Dim.K, Dim.P, Dim.Q}),
+    Tensor.U: frozenset({Dim.N, Dim.K, Dim.P, Dim.Q}),
+    Tensor.S: frozenset({Dim.T, Dim.N, Dim.K, Dim.P, Dim.Q}),
+}
+
+#: Dims of the operation space a tensor is accessed in. W, I, O are touched by every
+#: accumulation (all eight dims); U and S by the LIF update, which runs once per
+#: (t, n, k, p, q) after the C,R,S reduction is complete, so C,R,S are not part of its space.
+OP_SPACE: dict[Tensor, frozenset[Dim]] = {
+    Tensor.W: frozenset(DIMS),
+    Tensor.I: frozenset(DIMS),
+    Tensor.O: frozenset(DIMS),
+    Tensor.U: frozenset({Dim.T, Dim.N, Dim.K, Dim.P, Dim.Q}),
+    Tensor.S: frozenset({Dim.T, Dim.N, Dim.K, Dim.P, Dim.Q}),
+}
+
+#: Tensors that are read-modify-written (partial results): their first residency in a level
+#: starts from zero (no fill) and their last residency is not written back.
+ACCUMULATED: frozenset[Tensor] = frozenset({Tensor.O, Tensor.U})
+
+#: Tensors that only flow outward: written by the LIF unit, written back up to the top level.
+WRITE_ONLY: frozenset[Tensor] = frozenset({Tensor.S})
+
+
+class Action(str, Enum):
+    """Storage and compute actions that an energy table prices."""
+
+    READ = "read"  # a word leaves the level (to a child or to compute)
+    FILL = "fill"  # a word is written into the level from its parent
+    UPDATE = "update"  # read-modify-write of a partial result (O, U) or write of a result (S)
+    AC = "ac"  # one accumulate (spike x weight, zero spikes skipped)
+    LIF = "lif"  # one membrane update: leak, integrate, compare, fire, reset
+
+    def __str__(self) -> str:  # pragma: no cover - cosmetic
+        return self.value
+
+
+class LayerKind(str, Enum):
+    CONV = "conv"
+    LINEAR = "linear"
+    POOL = "pool"
+    ADD = "add"
+
+
+class PoolKind(str, Enum):
+    AVG = "avg"
+    MAX = "max"

@@ -1,0 +1,1 @@
+"""Functional accuracy model: SNN inference through simulated non-ideal RRAM crossbars."""
