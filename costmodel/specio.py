@@ -6,6 +6,7 @@ Every error is a :class:`SpecError` whose message is one line:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from enum import Enum
 from pathlib import Path
@@ -14,6 +15,17 @@ from typing import Any, TypeVar
 import yaml
 
 E = TypeVar("E", bound=Enum)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads ``1e9`` and ``1.0e-3`` as floats (YAML 1.1 wants ``1.0e+9``)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$|^[-+]?\.[0-9_]+[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 
 
 class SpecError(ValueError):
@@ -27,7 +39,7 @@ def load_yaml(path: str | Path) -> Any:
     except OSError as exc:
         raise SpecError(f"{p}: cannot read: {exc.strerror}") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
@@ -86,12 +98,17 @@ class Node:
 
     def int(self, key: str, default: Any = ..., *, minimum: int | None = 1) -> int:
         v = self.raw(key, default)
-        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}" if minimum is not None else "an integer"
+        if minimum == 1:
+            what = "a positive integer"
+        else:
+            what = f"an integer >= {minimum}" if minimum is not None else "an integer"
         if isinstance(v, bool) or not isinstance(v, int) or (minimum is not None and v < minimum):
             raise self.error(key, f"expected {what}, got {v!r}")
         return v
 
-    def float(self, key: str, default: Any = ..., *, minimum: float | None = 0.0, maximum: float | None = None) -> float:
+    def float(
+        self, key: str, default: Any = ..., *, minimum: float | None = 0.0, maximum: float | None = None
+    ) -> float:
         v = self.raw(key, default)
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise self.error(key, f"expected a number, got {v!r}")
@@ -140,5 +157,6 @@ class Node:
         """Reject keys that were never read: unknown keys are errors, never ignored."""
         extra = set(self._data) - self._used - set(allowed_extra)
         if extra:
-            key = sorted(extra)[0]
-            raise self.error(key, "unknown key" + (f" (also unknown: {', '.join(sorted(extra)[1:])})" if len(extra) > 1 else ""))
+            first, *rest = sorted(extra)
+            also = f" (also unknown: {', '.join(rest)})" if rest else ""
+            raise self.error(first, f"unknown key{also}")

@@ -6,10 +6,10 @@ Strings never stand in for these. YAML spells them by their ``value`` (``"K"``, 
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Dim(str, Enum):
+class Dim(StrEnum):
     """Loop dimensions of an SNN layer (DESIGN.md section 3)."""
 
     T = "T"  # timesteps
@@ -21,14 +21,11 @@ class Dim(str, Enum):
     R = "R"  # filter rows
     S = "S"  # filter columns
 
-    def __str__(self) -> str:  # pragma: no cover - cosmetic
-        return self.value
-
 
 DIMS: tuple[Dim, ...] = tuple(Dim)
 
 
-class Tensor(str, Enum):
+class Tensor(StrEnum):
     """Data spaces of an SNN layer.
 
     W weights [K,C,R,S]; I input spikes [T,N,C,H,W]; O partial sums [T,N,K,P,Q] reduced over
@@ -41,9 +38,6 @@ class Tensor(str, Enum):
     O = "O"  # noqa: E741
     U = "U"
     S = "S"
-
-    def __str__(self) -> str:  # pragma: no cover - cosmetic
-        return self.value
 
 
 TENSORS: tuple[Tensor, ...] = tuple(Tensor)
@@ -76,26 +70,25 @@ ACCUMULATED: frozenset[Tensor] = frozenset({Tensor.O, Tensor.U})
 WRITE_ONLY: frozenset[Tensor] = frozenset({Tensor.S})
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     """Storage and compute actions that an energy table prices."""
 
-    READ = "read"  # a word leaves the level (to a child or to compute)
-    FILL = "fill"  # a word is written into the level from its parent
-    UPDATE = "update"  # read-modify-write of a partial result (O, U) or write of a result (S)
+    READ = "read"  # a word leaves the level (to a child, to its parent, or to compute)
+    WRITE = "write"  # a word is written: a fill from the parent, or an output spike (S) written
+    UPDATE = "update"  # read-modify-write of a partial result (O psum, U membrane)
+    TRANSFER = "transfer"  # a word crosses a level's fanout network (NoC, H-tree, systolic links)
     AC = "ac"  # one accumulate (spike x weight, zero spikes skipped)
     LIF = "lif"  # one membrane update: leak, integrate, compare, fire, reset
-
-    def __str__(self) -> str:  # pragma: no cover - cosmetic
-        return self.value
+    STATIC = "static"  # leakage or ungated (every-cycle) clocking
 
 
-class LayerKind(str, Enum):
+class LayerKind(StrEnum):
     CONV = "conv"
     LINEAR = "linear"
     POOL = "pool"
     ADD = "add"
 
 
-class PoolKind(str, Enum):
+class PoolKind(StrEnum):
     AVG = "avg"
     MAX = "max"

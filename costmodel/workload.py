@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from costmodel.types import DIMS, Dim, LayerKind, PoolKind
 
 
-class Reset(str, Enum):
+class Reset(StrEnum):
     SOFT = "soft"  # subtract the threshold
     HARD = "hard"  # set to the reset potential (0)
 
