@@ -118,9 +118,6 @@ class _Built:
     out: _Shape
 
 
-_WEIGHT_KEYS = ("weight_bits", "weight_density")
-
-
 # ---------------------------------------------------------------------------------------- public
 def load_network(name_or_path: str | Path, *, timesteps: int | None = None) -> Network:
     """Load a shipped network by name (``vgg9-cifar10``) or a network YAML file by path.

@@ -104,7 +104,10 @@ class Layer:
 
     @property
     def macs(self) -> int:
-        """Dense multiply-accumulates over all T: T*N*K*C*P*Q*R*S (for pool/add: window ops)."""
+        """Dense accumulates over all T: T*N*K*C*P*Q*R*S for conv/linear; pool and add layers
+        are depthwise (K = C channels), so their window operations are T*N*K*P*Q*R*S."""
+        if self.kind in (LayerKind.POOL, LayerKind.ADD):
+            return math.prod(self.bound(d) for d in DIMS if d is not Dim.C)
         return math.prod(self.bounds)
 
     @property

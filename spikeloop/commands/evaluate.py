@@ -1,0 +1,105 @@
+"""``spikeloop evaluate``: per-layer and total energy, cycles, area and breakdown of a network."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from costmodel.arch import Arch, load_arch
+from costmodel.dataflows import DATAFLOWS, dataflow, heuristic_mapping
+from costmodel.mapping import Invalid, load_mapping
+from costmodel.network import load_network
+from costmodel.network_eval import NetworkResult, evaluate_network
+from spikeloop.cli import UserError
+from spikeloop.formatting import si, table
+
+
+def mapper_for(arch: Arch, dataflow_name: str, *, quiet: bool = True):  # noqa: ANN201
+    """The per-layer mapping source for a dataflow name: a fixed heuristic, or ``best`` (CP-SAT)."""
+    if dataflow_name == "best":
+        try:
+            from mappers.search import best_mapping_fn
+        except ImportError as exc:  # pragma: no cover - until the mappers land
+            raise UserError("--dataflow best needs the mappers package (mappers.search)") from exc
+        return best_mapping_fn(arch, quiet=quiet)
+    flow = dataflow(dataflow_name)
+    return lambda layer: heuristic_mapping(arch, layer, flow)
+
+
+def run_evaluate(arch_name: str, network_name: str, *, timesteps: int | None = None,
+                 dataflow_name: str = "os", mapping_file: str | None = None, quiet: bool = True) -> NetworkResult:
+    """The Python face of ``spikeloop evaluate``."""
+    arch = load_arch(arch_name)
+    network = load_network(network_name, timesteps=timesteps)
+    if mapping_file is not None:  # the same mapping is applied to every weight layer; it must fit each
+        mapping = load_mapping(mapping_file, [lv.name for lv in arch.levels])
+
+        def fixed(_layer):  # noqa: ANN001, ANN202
+            return mapping
+
+        return evaluate_network(arch, network, fixed, method=f"mapping file {mapping_file}")
+    return evaluate_network(arch, network, mapper_for(arch, dataflow_name, quiet=quiet), method=dataflow_name)
+
+
+def render(result: NetworkResult) -> str:
+    rows = []
+    for lr in result.layers:
+        c = lr.cost
+        rows.append([lr.name, lr.kind.value, si(c.total_energy_pj * 1e-12, "J"), f"{c.cycles:,.0f}",
+                     si(c.edp_pj_s * 1e-12, "J·s"), f"{c.utilization:.2f}",
+                     lr.mapping.t_position() if lr.mapping else "-"])
+    tot = result.total
+    rows.append(["total", "", si(tot.total_energy_pj * 1e-12, "J"), f"{tot.cycles:,.0f}",
+                 si(tot.edp_pj_s * 1e-12, "J·s"), f"{tot.utilization:.2f}", ""])
+    head = (f"{result.network.name} on {result.arch.name}, T = {result.network.timesteps}, "
+            f"mapping: {result.method}; area {tot.area_mm2:.3f} mm²; latency {si(tot.latency_s, 's')}\n\n")
+    body = table(["layer", "kind", "energy", "cycles", "EDP", "util.", "T sits at"], rows)
+    top = sorted(tot.breakdown_pj().items(), key=lambda kv: -kv[1])[:8]
+    share = "\n\nlargest energy terms: " + ", ".join(
+        f"{k} {100 * v / tot.total_energy_pj:.1f} %" for k, v in top)
+    return head + body + share
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    if args.mapping and args.dataflow_given:
+        raise UserError("give either --mapping or --dataflow, not both")
+    try:
+        result = run_evaluate(args.arch, args.network, timesteps=args.T, dataflow_name=args.dataflow,
+                              mapping_file=args.mapping, quiet=args.quiet)
+    except Exception as exc:
+        from costmodel.network_eval import MappingFailed
+
+        if isinstance(exc, MappingFailed):
+            raise UserError(str(exc)) from exc
+        raise
+    if args.json:
+        Path(args.json).write_text(json.dumps(result.to_dict(), indent=1))
+    print(render(result))
+    if args.json:
+        print(f"\nwrote {args.json}", file=sys.stderr)
+    return 0
+
+
+class _Given(argparse.Action):
+    def __call__(self, parser, namespace, values, option_string=None):  # noqa: ANN001
+        setattr(namespace, self.dest, values)
+        namespace.dataflow_given = True
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="energy, cycles and area of a network on an architecture",
+                       description="Per-layer and total energy, cycles, area and an energy breakdown.")
+    p.add_argument("--arch", required=True, help="shipped arch name (sata, spikeflow, generic3) or a YAML file")
+    p.add_argument("--network", required=True, help="shipped network name (vgg9-cifar10, ...) or a YAML file")
+    p.add_argument("-T", type=int, default=None, help="timesteps (default: the network file's)")
+    p.add_argument("--dataflow", default="os", action=_Given,
+                   help=f"one of {', '.join(DATAFLOWS)}, best (default: os)")
+    p.add_argument("--mapping", default=None, help="a mapping YAML applied to every weight layer")
+    p.add_argument("--json", default=None, help="write the result as JSON to this file")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=_cmd, dataflow_given=False)
+
+
+__all__ = ["run_evaluate", "render", "mapper_for", "Invalid"]
