@@ -1,0 +1,33 @@
+"""The row of a paper-reproduction table: our number beside the paper's, with the reason they differ."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Row:
+    """One reproduced figure. ``paper`` is None where the paper gives no number (our-only rows).
+
+    ``ratio`` = ours / paper. ``note`` is one line: what the model did and why it differs.
+    ``command`` reproduces the row from the shell.
+    """
+
+    id: str
+    paper: float | None
+    ours: float
+    unit: str
+    note: str = ""
+    command: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.paper in (None, 0):
+            return None
+        return self.ours / self.paper
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["ratio"] = self.ratio
+        return d
