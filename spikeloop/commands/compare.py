@@ -1,0 +1,51 @@
+"""``spikeloop compare``: dataflows x timesteps on one network, as Markdown, CSV, JSON and PNG."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from spikeloop.cli import UserError
+from spikeloop.commands.evaluate import mapper_for
+from spikeloop.compare import compare, render_markdown, write_comparison
+from spikeloop.progress import Progress
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        vals = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise UserError(f"-T: expected comma-separated integers, got {text!r}") from None
+    if not vals or any(v < 1 for v in vals):
+        raise UserError(f"-T: expected positive integers, got {text!r}")
+    return vals
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    flows = [x.strip() for x in args.dataflows.split(",") if x.strip()]
+    if not flows:
+        raise UserError("--dataflows: expected a comma-separated list, e.g. os,ws,time-batched")
+    ts = _ints(args.T)
+    total = len(flows) * len(ts)
+    with Progress(total, "compare", quiet=args.quiet) as bar:
+        cmp = compare(args.arch, args.network, flows, ts,
+                      lambda arch, df: mapper_for(arch, df, quiet=True), progress=bar.step)
+    print(render_markdown(cmp))
+    if args.out:
+        for p in write_comparison(cmp, Path(args.out)):
+            print(f"wrote {p}", file=sys.stderr)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compare", help="compare dataflows and timesteps on one network",
+                       description="Total and per-layer energy by level and tensor per dataflow and T, latency, "
+                                   "EDP, and which dataflow wins per layer and why.")
+    p.add_argument("--arch", required=True)
+    p.add_argument("--network", required=True)
+    p.add_argument("--dataflows", default="os,ws,time-batched", help="comma-separated (os, ws, time-batched, best)")
+    p.add_argument("-T", default="1,2,4,8", help="comma-separated timestep counts (default 1,2,4,8)")
+    p.add_argument("--out", default=None, help="folder for compare.md/.csv/.json/.png")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=_cmd)
