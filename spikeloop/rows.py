@@ -20,6 +20,7 @@ class Row:
     unit: str
     note: str = ""
     command: str = ""
+    parts: tuple[tuple[str, float], ...] = ()  # optional breakdown for plots, e.g. (("compute", x), ("memory", y))
 
     @property
     def ratio(self) -> float | None:
@@ -30,4 +31,5 @@ class Row:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["ratio"] = self.ratio
+        d["parts"] = dict(self.parts)
         return d
