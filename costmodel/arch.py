@@ -202,7 +202,7 @@ def _level(node: Node) -> Level:
     tcap: list[tuple[Tensor, int]] = []
     tc = node.child("tensor_capacity_bits", None)
     if tc is not None:
-        for key in tc:
+        for key in tc.keys():  # noqa: SIM118 - Node is not iterable
             try:
                 t = Tensor(key)
             except ValueError:
@@ -266,6 +266,10 @@ def arch_from_dict(data: Any, file: str = "<arch>") -> Arch:
     for i, n in enumerate(names):
         if names.index(n) != i:
             raise root.error(f"levels[{i}].name", f"duplicate level name {n!r}")
+    missing = sorted(t.value for t in set(TENSORS) - levels[0].keeps)
+    if missing:
+        raise root.error("levels[0].keeps", f"the outermost level {levels[0].name} must keep every tensor; "
+                         f"missing {', '.join(missing)}")
     compute_node = root.child("compute")
     assert compute_node is not None
     compute = _compute(compute_node)

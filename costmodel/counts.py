@@ -134,6 +134,18 @@ def parent_side(transfers: Array, group: Array) -> Array:
     return transfers / group
 
 
+def network_hops(moved: Array, groups: list[Array]) -> list[Array]:
+    """Elements crossing each fanout network on the way between two kept levels.
+
+    A transfer from a kept level down to a kept level several levels below (bypassing the ones
+    in between) crosses the fanout network of every level from the upper one down to the one just
+    above the lower one. Crossing hop ``h`` it is replicated only by the irrelevant spatial loops
+    still below that hop: elements = moved / group_h (group_h = product of irrelevant spatial
+    bounds from hop h down to the lower kept level).
+    """
+    return [moved / g for g in groups]
+
+
 def compute_side(ops: Array, group: Array) -> Array:
     """Accesses by compute units to the innermost level holding a tensor: ops / group, where
     group is the product of irrelevant spatial bounds below that level (operand broadcast or
@@ -157,6 +169,7 @@ class AccessCounts:
     tiles: dict[tuple[int, Tensor], Array]
     compute_side: dict[tuple[int, Tensor], Array]  # part of reads/updates/writes made by compute or LIF
     fanout_traffic: dict[tuple[int, Tensor], Array]  # elements crossing the level's fanout network
+    # (keys may include levels that bypass the tensor: the data still crosses their network)
     macs: Array
     lif_ops: Array
     temporal_iterations: tuple[Array, ...]  # per level: product of its temporal bounds
@@ -208,7 +221,10 @@ def access_counts(structure: NestStructure, factors: Array, stride: int) -> Acce
             f_above = f_op[:, cols]
             res = residencies(f_above, rel[cols])
             inst = _prod_where(f_op, (lvl < child) & spatial)
-            group = _prod_where(f_op, (lvl >= parent) & (lvl < child) & spatial & ~rel & in_op)
+            irrelevant_spatial = spatial & ~rel & in_op
+            group = _prod_where(f_op, (lvl >= parent) & (lvl < child) & irrelevant_spatial)
+            hop_groups = [_prod_where(f_op, (lvl >= h) & (lvl < child) & irrelevant_spatial)
+                          for h in range(parent, child)]
             tile = tiles[(child, tensor)]
             if tensor in ACCUMULATED:
                 moved = spill_transfers(res, distinct_tiles(f_above, rel[cols]), tile, inst)
@@ -216,17 +232,20 @@ def access_counts(structure: NestStructure, factors: Array, stride: int) -> Acce
                 add(reads, (child, tensor), moved)
                 add(reads, (parent, tensor), parent_side(moved, group))
                 add(updates, (parent, tensor), parent_side(moved, group))
-                add(traffic, (parent, tensor), 2 * parent_side(moved, group))
+                for h, n in zip(range(parent, child), network_hops(2 * moved, hop_groups), strict=True):
+                    add(traffic, (h, tensor), n)
             elif tensor is Tensor.S:
                 moved = fill_transfers(res, tile, inst)  # each S tile written back once
                 add(reads, (child, tensor), moved)
                 add(writes, (parent, tensor), parent_side(moved, group))
-                add(traffic, (parent, tensor), parent_side(moved, group))
+                for h, n in zip(range(parent, child), network_hops(moved, hop_groups), strict=True):
+                    add(traffic, (h, tensor), n)
             else:
                 moved = fill_transfers(res, tile, inst)
                 add(writes, (child, tensor), moved)
                 add(reads, (parent, tensor), parent_side(moved, group))
-                add(traffic, (parent, tensor), parent_side(moved, group))
+                for h, n in zip(range(parent, child), network_hops(moved, hop_groups), strict=True):
+                    add(traffic, (h, tensor), n)
         inner_lv = kept[-1]
         group = _prod_where(f_op, (lvl >= inner_lv) & spatial & ~rel & in_op)
         key = (inner_lv, tensor)
@@ -245,7 +264,10 @@ def access_counts(structure: NestStructure, factors: Array, stride: int) -> Acce
             cs = lif_ops
             add(writes, key, cs)
         cside[key] = np.broadcast_to(np.asarray(cs, dtype=np.float64), macs.shape)
-        add(traffic, key, cs)
+        ops = lif_ops if tensor in (Tensor.U, Tensor.S) else macs
+        hop_groups = [_prod_where(f_op, (lvl >= h) & spatial & ~rel & in_op) for h in range(inner_lv, n_levels)]
+        for h, n in zip(range(inner_lv, n_levels), network_hops(ops, hop_groups), strict=True):
+            add(traffic, (h, tensor), n)
 
     temporal_iterations = tuple(
         _prod_where(factors, (lvl == lv) & ~spatial) for lv in range(n_levels)

@@ -137,7 +137,9 @@ def heuristic_mapping(arch: Arch, layer: Layer, flow: Dataflow) -> Mapping | Inv
         trial_t[0] = [Loop(d, rem[d]) for d in DIMS if rem[d] > 1] + trial_t[0]
         structure, factors = nest_of(arch, _build(arch, trial_t, spatial))
         _, failures = capacity_ok(arch, layer, structure, access_counts(structure, factors, layer.stride))
-        return all(arch.level_index(name) < level_from for name, *_ in failures)
+        # A failure at a level outside ``level_from`` is permanent too (tiles only grow as the remaining
+        # loops are placed), e.g. loops in a weight-only SPAD inflating the input tile of the SPAD above it.
+        return not failures
 
     t_inner = flow.t_placement is TPlacement.INNERMOST
     order_inner_first = list(reversed(flow.inner_order))

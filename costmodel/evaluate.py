@@ -144,15 +144,17 @@ def price(arch: Arch, layer: Layer, structure: NestStructure, counts: AccessCoun
             key = Key(lv.name, t, action)
             acts[key] = w
             energy[key] = eq.access_energy_pj(w, lv.energy(action))
-            if action is Action.READ:
+            if action in (Action.READ, Action.UPDATE):  # an update is a read and a write
                 rb = rb + w * lv.word_bits
-            else:
-                wb = wb + w * lv.word_bits * (2 if action is Action.UPDATE else 1)
+            if action in (Action.WRITE, Action.UPDATE):
+                wb = wb + w * lv.word_bits
         bus_bits[li] = (rb, wb)
-        if lv.link_pj_per_bit and (li, t) in counts.fanout_traffic:
+    for (li, t), moved in counts.fanout_traffic.items():
+        lv = arch.levels[li]
+        if lv.link_pj_per_bit:
             key = Key(lv.name, t, Action.TRANSFER)
-            acts[key] = counts.fanout_traffic[(li, t)]
-            energy[key] = eq.link_energy_pj(counts.fanout_traffic[(li, t)], bits, lv.link_pj_per_bit)
+            acts[key] = moved
+            energy[key] = eq.link_energy_pj(moved, bits_of(layer, t), lv.link_pj_per_bit)
     c = arch.compute
     accs = eq.accumulations(counts.macs.astype(np.float64), density, layer.weight_density, c.skip_zero_weights)
     acts[Key("compute", None, Action.AC)] = accs
