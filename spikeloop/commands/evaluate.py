@@ -29,10 +29,24 @@ def mapper_for(arch: Arch, dataflow_name: str, *, quiet: bool = True):  # noqa: 
 
 
 def run_evaluate(arch_name: str, network_name: str, *, timesteps: int | None = None,
-                 dataflow_name: str = "os", mapping_file: str | None = None, quiet: bool = True) -> NetworkResult:
-    """The Python face of ``spikeloop evaluate``."""
+                 dataflow_name: str = "os", mapping_file: str | None = None, quiet: bool = True,
+                 profile: str | None = None, activity: str | None = None, latency: str | None = None,
+                 lif_sharing: int | None = None) -> NetworkResult:
+    """The Python face of ``spikeloop evaluate``. Archs with an ``imc:`` section (SpikeFlow) go to
+    :func:`costmodel.imc.evaluate_network_imc` with an accounting profile and optional overrides."""
     arch = load_arch(arch_name)
     network = load_network(network_name, timesteps=timesteps)
+    imc_options = {"--profile": profile, "--activity": activity, "--latency": latency, "--lif-sharing": lif_sharing}
+    if arch.extra("imc") is not None:
+        if mapping_file is not None:
+            raise UserError(f"arch {arch.name} is an IMC arch (weights stay in crossbars): --mapping does not apply")
+        from costmodel.imc import evaluate_network_imc
+
+        return evaluate_network_imc(arch, network, profile_name=profile, activity=activity, latency=latency,
+                                    lif_sharing=lif_sharing)
+    given = [k for k, v in imc_options.items() if v is not None]
+    if given:
+        raise UserError(f"{', '.join(given)}: only for archs with an imc: section (e.g. spikeflow), not {arch.name}")
     if mapping_file is not None:  # the same mapping is applied to every weight layer; it must fit each
         mapping = load_mapping(mapping_file, [lv.name for lv in arch.levels])
 
@@ -59,7 +73,20 @@ def render(result: NetworkResult) -> str:
     top = sorted(tot.breakdown_pj().items(), key=lambda kv: -kv[1])[:8]
     share = "\n\nlargest energy terms: " + ", ".join(
         f"{k} {100 * v / tot.total_energy_pj:.1f} %" for k, v in top)
+    if hasattr(result, "allocations"):  # an IMC result (costmodel.imc.ImcNetworkResult)
+        share += "\n\n" + _render_imc(result)
     return head + body + share
+
+
+def _render_imc(result) -> str:  # noqa: ANN001 - costmodel.imc.ImcNetworkResult
+    d = result.to_dict()
+    rows = [[lr["name"], lr["imc"]["pes"], lr["imc"]["crossbars_used"], f"{lr['layer_area_mm2']:.3f}"]
+            for lr in d["layers"]]
+    imc = d["imc"]
+    parts = ", ".join(f"{k} {v * 1e-6:.3f}" for k, v in imc["area_um2"].items())
+    return (f"IMC profile {imc['profile']} ({imc['activity']} activity, {imc['latency']} latency, "
+            f"C#{imc['lif_sharing']} LIF sharing): {imc['pes']} PEs in {imc['tiles']} tiles; area mm²: {parts}\n\n"
+            + table(["layer", "PEs", "crossbars", "area mm²"], rows))
 
 
 def _cmd(args: argparse.Namespace) -> int:
@@ -67,7 +94,8 @@ def _cmd(args: argparse.Namespace) -> int:
         raise UserError("give either --mapping or --dataflow, not both")
     try:
         result = run_evaluate(args.arch, args.network, timesteps=args.T, dataflow_name=args.dataflow,
-                              mapping_file=args.mapping, quiet=args.quiet)
+                              mapping_file=args.mapping, quiet=args.quiet, profile=args.profile,
+                              activity=args.activity, latency=args.latency, lif_sharing=args.lif_sharing)
     except Exception as exc:
         from costmodel.network_eval import MappingFailed
 
@@ -97,6 +125,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataflow", default="os", action=_Given,
                    help=f"one of {', '.join(DATAFLOWS)}, best (default: os)")
     p.add_argument("--mapping", default=None, help="a mapping YAML applied to every weight layer")
+    p.add_argument("--profile", default=None,
+                   help="IMC archs only: accounting profile (spikeflow: native, spikesim-compat)")
+    p.add_argument("--activity", choices=("dense", "event"), default=None,
+                   help="IMC archs only: charge every PE cycle (dense) or only where spikes arrive (event)")
+    p.add_argument("--latency", choices=("sequential", "pipelined"), default=None,
+                   help="IMC archs only: the public SpikeSim latency (sequential) or layers/timesteps pipelined")
+    p.add_argument("--lif-sharing", type=int, default=None, metavar="N",
+                   help="IMC archs only: C#N LIF sharing (one LIF neuron per N output channels)")
     p.add_argument("--json", default=None, help="write the result as JSON to this file")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_cmd, dataflow_given=False)
