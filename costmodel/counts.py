@@ -96,23 +96,31 @@ def residencies(f_above: Array, relevant: Array) -> Array:
     """Tile residencies per instance: how often a level's tile is (re)loaded.
 
     f_above: (M, J) bounds of the temporal loops above the level, outer to inner (loops outside
-    the tensor's operation space already set to 1); relevant: (J,) bools. A loop counts unless it
-    is irrelevant and no relevant loop of bound > 1 lies inside it:
+    the tensor's operation space left out); relevant: (J,) bools. A loop counts unless it is
+    irrelevant and no relevant loop of bound > 1 lies inside it:
     R = prod_j f_j^[relevant_j or any_{k>j}(relevant_k and f_k > 1)].
+    One pass inner to outer carrying an (M,) flag "a relevant loop of bound > 1 lies inside"
+    (pass a transposed contiguous array for speed: columns are then contiguous).
     """
-    if f_above.shape[1] == 0:
-        return np.ones(f_above.shape[0], dtype=np.int64)
-    live = relevant[None, :] & (f_above > 1)
-    inner_live = np.flip(np.cumsum(np.flip(live, axis=1), axis=1), axis=1) - live  # strictly inside j
-    counts = relevant[None, :] | (inner_live > 0)
-    return np.prod(np.where(counts, f_above, 1), axis=1)
+    m = f_above.shape[0]
+    out = np.ones(m, dtype=np.int64)
+    inner_live = np.zeros(m, dtype=bool)
+    for j in range(f_above.shape[1] - 1, -1, -1):
+        f = f_above[:, j]
+        if relevant[j]:
+            out = out * f
+            inner_live = inner_live | (f > 1)
+        else:
+            out = np.where(inner_live, out * f, out)
+    return out
 
 
 def distinct_tiles(f_above: Array, relevant: Array) -> Array:
     """Distinct tiles per instance: D = prod of the relevant temporal bounds above the level."""
-    if f_above.shape[1] == 0:
-        return np.ones(f_above.shape[0], dtype=np.int64)
-    return np.prod(np.where(relevant[None, :], f_above, 1), axis=1)
+    out = np.ones(f_above.shape[0], dtype=np.int64)
+    for j in np.flatnonzero(relevant):
+        out = out * f_above[:, j]
+    return out
 
 
 def spill_transfers(res: Array, distinct: Array, tile: Array, instances: Array) -> Array:
@@ -175,10 +183,6 @@ class AccessCounts:
     temporal_iterations: tuple[Array, ...]  # per level: product of its temporal bounds
 
 
-def _prod_where(factors: Array, mask: Array) -> Array:
-    return np.prod(np.where(mask[None, :], factors, 1), axis=1)
-
-
 def access_counts(structure: NestStructure, factors: Array, stride: int) -> AccessCounts:
     """Per-(level, tensor) reads, writes and updates of a batch of mappings (elements).
 
@@ -202,32 +206,47 @@ def access_counts(structure: NestStructure, factors: Array, stride: int) -> Acce
     def add(store: dict, key: tuple[int, Tensor], value: Array) -> None:
         store[key] = store.get(key, 0) + value
 
-    macs = np.prod(factors, axis=1)
-    lif_mask = np.array([d in OP_SPACE[Tensor.U] for d in dims])
-    lif_ops = _prod_where(factors, lif_mask)
+    m = factors.shape[0]
+    cols_t = np.ascontiguousarray(factors.T)  # (J, M): one contiguous row per loop position
+    cache: dict[bytes, Array] = {}
+
+    def prod_cols(mask: Array) -> Array:
+        """Product of the factors at the positions in ``mask``,
+        as row-by-row multiplies of contiguous (M,) vectors, memoised per mask."""
+        key = mask.tobytes()
+        out = cache.get(key)
+        if out is None:
+            idx = np.flatnonzero(mask)
+            out = np.ones(m, dtype=np.int64) if len(idx) == 0 else cols_t[idx[0]].copy()
+            for j in idx[1:]:
+                out *= cols_t[j]
+            cache[key] = out
+        return out
+
+    macs = prod_cols(np.ones(len(dims), dtype=bool))
+    lif_mask = np.array([d in OP_SPACE[Tensor.U] for d in dims], dtype=bool)
+    lif_ops = prod_cols(lif_mask)
 
     for tensor in Tensor:
-        in_op = np.array([d in OP_SPACE[tensor] for d in dims])
-        rel = np.array([d in RELEVANT[tensor] for d in dims]) & in_op
-        f_op = np.where(in_op[None, :], factors, 1)  # projection onto the tensor's op space
+        in_op = np.array([d in OP_SPACE[tensor] for d in dims], dtype=bool)
+        rel = np.array([d in RELEVANT[tensor] for d in dims], dtype=bool) & in_op
         kept = structure.kept_levels(tensor)
         for lv in kept:
             inner = lvl >= lv
-            extent = {d: _prod_where(f_op, inner & np.array([x is d for x in dims])) for d in DIMS}
+            extent = {d: prod_cols(inner & in_op & np.array([x is d for x in dims], dtype=bool)) for d in DIMS}
             tiles[(lv, tensor)] = tile_elements(tensor, extent, stride)
         for parent, child in zip(kept, kept[1:], strict=False):
             above_t = (lvl < child) & ~spatial
-            cols = np.nonzero(above_t)[0]
-            f_above = f_op[:, cols]
-            res = residencies(f_above, rel[cols])
-            inst = _prod_where(f_op, (lvl < child) & spatial)
+            idx = np.flatnonzero(above_t & in_op)
+            f_above = cols_t[idx].T  # (M, J') view with contiguous columns
+            res = residencies(f_above, rel[idx])
+            inst = prod_cols((lvl < child) & spatial & in_op)
             irrelevant_spatial = spatial & ~rel & in_op
-            group = _prod_where(f_op, (lvl >= parent) & (lvl < child) & irrelevant_spatial)
-            hop_groups = [_prod_where(f_op, (lvl >= h) & (lvl < child) & irrelevant_spatial)
-                          for h in range(parent, child)]
+            group = prod_cols((lvl >= parent) & (lvl < child) & irrelevant_spatial)
+            hop_groups = [prod_cols((lvl >= h) & (lvl < child) & irrelevant_spatial) for h in range(parent, child)]
             tile = tiles[(child, tensor)]
             if tensor in ACCUMULATED:
-                moved = spill_transfers(res, distinct_tiles(f_above, rel[cols]), tile, inst)
+                moved = spill_transfers(res, distinct_tiles(f_above, rel[idx]), tile, inst)
                 add(writes, (child, tensor), moved)
                 add(reads, (child, tensor), moved)
                 add(reads, (parent, tensor), parent_side(moved, group))
@@ -247,7 +266,7 @@ def access_counts(structure: NestStructure, factors: Array, stride: int) -> Acce
                 for h, n in zip(range(parent, child), network_hops(moved, hop_groups), strict=True):
                     add(traffic, (h, tensor), n)
         inner_lv = kept[-1]
-        group = _prod_where(f_op, (lvl >= inner_lv) & spatial & ~rel & in_op)
+        group = prod_cols((lvl >= inner_lv) & spatial & ~rel & in_op)
         key = (inner_lv, tensor)
         if tensor in (Tensor.W, Tensor.I):
             cs = compute_side(macs, group)
@@ -265,13 +284,11 @@ def access_counts(structure: NestStructure, factors: Array, stride: int) -> Acce
             add(writes, key, cs)
         cside[key] = np.broadcast_to(np.asarray(cs, dtype=np.float64), macs.shape)
         ops = lif_ops if tensor in (Tensor.U, Tensor.S) else macs
-        hop_groups = [_prod_where(f_op, (lvl >= h) & spatial & ~rel & in_op) for h in range(inner_lv, n_levels)]
+        hop_groups = [prod_cols((lvl >= h) & spatial & ~rel & in_op) for h in range(inner_lv, n_levels)]
         for h, n in zip(range(inner_lv, n_levels), network_hops(ops, hop_groups), strict=True):
             add(traffic, (h, tensor), n)
 
-    temporal_iterations = tuple(
-        _prod_where(factors, (lvl == lv) & ~spatial) for lv in range(n_levels)
-    )
+    temporal_iterations = tuple(prod_cols((lvl == lv) & ~spatial) for lv in range(n_levels))
     for store in (reads, writes, updates, traffic):
         for key in store:
             store[key] = np.broadcast_to(np.asarray(store[key], dtype=np.float64), macs.shape)
