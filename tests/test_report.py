@@ -90,3 +90,21 @@ def test_compare_outputs(tmp_path: Path) -> None:
     assert png_variance(tmp_path / "compare.png") > 1e-3
     md = (tmp_path / "compare.md").read_text()
     assert "winner" in md and "## Per layer, T = 4" in md
+
+
+def test_reproduce_sata_writes_consistent_report(tmp_path: Path) -> None:
+    """The real report path on the SATA and estimate experiments: every id in the Markdown, CSV == JSON."""
+    from spikeloop.cli import main
+
+    rc = main(["reproduce", "estimate", "--out", str(tmp_path), "--quiet", "--json", str(tmp_path / "x.json")])
+    assert rc == 0
+    js = json.loads((tmp_path / "rows.json").read_text())
+    assert js == json.loads((tmp_path / "x.json").read_text())
+    ids = {r["id"] for r in js}
+    assert {f"table2-est-{w}" for w in WORKS} <= ids
+    md = (tmp_path / "report.md").read_text()
+    with (tmp_path / "rows.csv").open() as f:
+        for c, j in zip(csv.DictReader(f), js, strict=True):
+            assert c["id"] == j["id"] and c["ours"] == fmt(j["ours"])
+            assert f"| {j['id']} " in md
+    assert png_variance(tmp_path / "table2.png") > 1e-3

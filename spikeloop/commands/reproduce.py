@@ -1,10 +1,11 @@
 """``spikeloop reproduce [all|sata|spikesim|estimate|accuracy]``: the paper's numbers beside ours.
 
 Each experiment is a module of :mod:`spikeloop.experiments` with ``rows(quiet=True) -> list[Row]``.
-:func:`gather_rows` collects them (a report writer can call it); experiments whose module is not
-there yet are skipped with a note on stderr. Output: a Markdown table on stdout; ``--json FILE``
-writes the list of row dicts (``id, paper, ours, unit, ratio, note, command``); ``--out DIR``
-writes ``reproduce.md`` and ``reproduce.json`` there.
+:func:`gather_rows` collects them; experiments whose module is not there are skipped with a note.
+Output: a Markdown table on stdout, and the report folder (``--out DIR``, default
+``spikeloop-report/``): ``report.md``, ``rows.json``, ``rows.csv`` and PNG figures
+(:mod:`spikeloop.report`, :mod:`spikeloop.figures`). ``--json FILE`` also writes the rows list
+(``id, paper, ours, unit, ratio, note, command``) to FILE.
 """
 
 from __future__ import annotations
@@ -34,18 +35,39 @@ def _load(name: str):  # noqa: ANN202 - a module or None
 def gather_rows(which: str = "all", quiet: bool = True, skipped: list[str] | None = None) -> list[Row]:
     """Rows of one experiment or of all (in :data:`EXPERIMENTS` order). Absent modules are skipped and
     their names appended to ``skipped`` (if given)."""
+    from spikeloop.progress import Progress
+
     if which not in CHOICES:
         raise ValueError(f"unknown experiment {which!r}; expected one of {', '.join(CHOICES)}")
     names = EXPERIMENTS if which == "all" else (which,)
     out: list[Row] = []
-    for name in names:
-        module = _load(name)
-        if module is None:
-            if skipped is not None:
-                skipped.append(name)
-            continue
-        out.extend(module.rows(quiet=quiet))
+    with Progress(len(names), "reproduce", quiet=quiet) as bar:
+        for name in names:
+            bar.step(name)
+            module = _load(name)
+            if module is None:
+                if skipped is not None:
+                    skipped.append(name)
+                continue
+            out.extend(module.rows(quiet=True))
     return out
+
+
+def accuracy_sweep() -> list[dict] | None:
+    """The crossbar accuracy sweep rows behind the F6b figure, if the accuracy experiment ran."""
+    module = _load("accuracy")
+    return module.cached_sweep() if module is not None and hasattr(module, "cached_sweep") else None
+
+
+def write_report_folder(rows: list[Row], out: Path, skipped: list[str]) -> list[Path]:
+    """report.md, rows.json, rows.csv and the figures, all from ``rows``."""
+    from spikeloop.figures import draw_all
+    from spikeloop.report import write_report
+
+    out.mkdir(parents=True, exist_ok=True)
+    drawn, missing = draw_all(rows, out, accuracy_sweep())
+    why = {name: f"spikeloop.experiments.{name} is not available" for name in skipped}
+    return write_report(rows, out, figures=drawn, missing=missing, skipped=why)
 
 
 def _num(v: float | None, unit: str = "") -> str:
@@ -78,12 +100,9 @@ def _cmd(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(to_json(rows))
         print(f"\nwrote {args.json}", file=sys.stderr)
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "reproduce.md").write_text(text + "\n")
-        (out / "reproduce.json").write_text(to_json(rows))
-        print(f"wrote {out / 'reproduce.md'} and {out / 'reproduce.json'}", file=sys.stderr)
+    written = write_report_folder(rows, Path(args.out), skipped)
+    if not args.quiet:
+        print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
     return 0
 
 
@@ -93,7 +112,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "their ratio and why they differ.")
     p.add_argument("which", nargs="?", default="all", choices=CHOICES, help="which experiment (default: all)")
     p.add_argument("--json", default=None, help="write the rows as a JSON list to this file")
-    p.add_argument("--out", default=None, help="write reproduce.md and reproduce.json into this directory")
+    p.add_argument("--out", default="spikeloop-report",
+                   help="report folder: report.md, rows.json, rows.csv, PNG figures (default: spikeloop-report)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_cmd)
 

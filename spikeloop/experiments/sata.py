@@ -226,7 +226,8 @@ def f4b_rows(arch: Arch) -> list[Row]:
             note=(f"engine os, VGG9 CIFAR-10: compute {parts['compute'] * 1e-3:.3g} nJ (PE ops, SPADs, PE static), "
                   f"memory {parts['memory'] * 1e-3:.3g} nJ (DRAM+GLB accesses and leakage); "
                   f"sata-compat total {tool[t] * 1e-3:.3g} nJ"),
-            command=COMMAND))
+            command=COMMAND,
+            parts=(("compute", parts["compute"] * 1e-3), ("memory", parts["memory"] * 1e-3))))
     out.append(Row(
         id="f4b-dt-energy-reduction", paper=PAPER_F4B_DT_REDUCTION,
         ours=100 * (1 - _at_average(engine, PAPER_DT_AVG_TIMESTEPS) / engine[4]), unit="%",
