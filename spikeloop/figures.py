@@ -147,11 +147,12 @@ def fig_accuracy(rows: Sequence[Row], path: Path, sweep: list[dict] | None) -> s
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     keys = sorted({(r["encoding"], bool(r.get("bn_adapt", False))) for r in pts})
+    colors = {enc: f"C{i}" for i, enc in enumerate(sorted({k[0] for k in keys}))}
     for enc, bn in keys:
         rs = sorted((r for r in pts if r["encoding"] == enc and bool(r.get("bn_adapt", False)) == bn),
                     key=lambda r: r["wire_resistance_ohm"])
         ax.plot([r["wire_resistance_ohm"] for r in rs], [100 * r["crossbar_accuracy"] for r in rs], marker="o",
-                linestyle="-" if bn else "--", label=f"{enc}{' + BN adapt' if bn else ''}")
+                linestyle="-" if bn else "--", color=colors[enc], label=f"{enc}{' + BN adapt' if bn else ''}")
     ax.set_xlabel("wire resistance per segment (Ω)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("Crossbar SNN accuracy vs IR drop (digits, T=4)")
