@@ -55,7 +55,7 @@ def test_reproduce_estimate_json(tmp_path, capsys):
     assert main(["reproduce", "estimate", "--json", str(out), "--out", str(tmp_path / "rep")]) == 0
     data = json.loads(out.read_text())
     assert {"id", "paper", "ours", "unit", "ratio", "note", "command"} <= set(data[0])
-    assert (tmp_path / "rep" / "reproduce.md").exists()
+    assert (tmp_path / "rep" / "report.md").exists()
     assert "| table2-est-TDBN" in capsys.readouterr().out
 
 

@@ -53,8 +53,11 @@ def gather_rows(which: str = "all", quiet: bool = True, skipped: list[str] | Non
     return out
 
 
-def accuracy_sweep() -> list[dict] | None:
-    """The crossbar accuracy sweep rows behind the F6b figure, if the accuracy experiment ran."""
+def accuracy_sweep(rows: list[Row]) -> list[dict] | None:
+    """The crossbar accuracy sweep rows behind the F6b figure, if the accuracy experiment ran (its
+    sweep is cached, so this costs nothing more)."""
+    if not any(r.id.startswith("f6b-") for r in rows):
+        return None
     module = _load("accuracy")
     return module.cached_sweep() if module is not None and hasattr(module, "cached_sweep") else None
 
@@ -65,7 +68,7 @@ def write_report_folder(rows: list[Row], out: Path, skipped: list[str]) -> list[
     from spikeloop.report import write_report
 
     out.mkdir(parents=True, exist_ok=True)
-    drawn, missing = draw_all(rows, out, accuracy_sweep())
+    drawn, missing = draw_all(rows, out, accuracy_sweep(rows))
     why = {name: f"spikeloop.experiments.{name} is not available" for name in skipped}
     return write_report(rows, out, figures=drawn, missing=missing, skipped=why)
 
