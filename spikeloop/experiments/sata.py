@@ -250,7 +250,7 @@ def sixteen_x_row(arch: Arch) -> Row:
     e1 = engine_network(arch, F4B_NETWORK, "os", 1).total.total_energy_pj
     return Row(
         id="16x-snn-t16-vs-one-pass", paper=16.0, ours=e16 / e1, unit="x",
-        note=(f"proxy: E(T=16)/E(T=1), VGG9 CIFAR-10 on SATA, os (T outermost) - an upper bound on SNN/ANN since an "
+        note=("proxy: E(T=16)/E(T=1), VGG9 CIFAR-10 on SATA, os (T outermost) - an upper bound on SNN/ANN since an "
               "8-bit ANN pass costs more than one SNN timestep (spikeloop has no ANN model)"),
         command=COMMAND)
 
