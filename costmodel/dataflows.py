@@ -102,6 +102,17 @@ def _build(arch: Arch, temporal: list[list[Loop]], spatial: list[list[Loop]]) ->
     )
 
 
+_REDUCTION = (Dim.C, Dim.R, Dim.S)
+
+
+def _t_outside_reduction(inner_first: list[Dim]) -> list[Dim]:
+    """Insert T (inner-first order) just outside the reduction dims: timesteps that do not fit the
+    innermost level go around the C, R, S loops, so partial sums are not spilled per timestep."""
+    rest = [d for d in inner_first if d is not Dim.T]
+    cut = max((i + 1 for i, d in enumerate(rest) if d in _REDUCTION), default=0)
+    return [*rest[:cut], Dim.T, *rest[cut:]]
+
+
 def heuristic_mapping(arch: Arch, layer: Layer, flow: Dataflow) -> Mapping | Invalid:
     """A legal mapping of ``layer`` that follows ``flow``, filled greedily to fit capacities.
 
@@ -109,7 +120,9 @@ def heuristic_mapping(arch: Arch, layer: Layer, flow: Dataflow) -> Mapping | Inv
     Temporal: levels below the array, innermost first, take the largest divisor of each dim (in
     ``inner_order`` read inner to outer) that keeps every level at or below them within capacity;
     what remains goes to the levels above, the outermost taking the rest. T goes first to its
-    place (innermost of the innermost level, or outermost of the outermost level).
+    place (innermost of the innermost level, or outermost of the outermost level); for T-innermost
+    dataflows, timesteps that do not fit the innermost level go just outside the C, R, S loops of
+    the levels above.
     """
     from costmodel.counts import access_counts
     from costmodel.evaluate import capacity_ok, evaluate, nest_of
@@ -146,7 +159,7 @@ def heuristic_mapping(arch: Arch, layer: Layer, flow: Dataflow) -> Mapping | Inv
     for li in range(n - 1, 0, -1):
         dims = order_inner_first if li > arr else list(reversed(flow.outer_order))
         if t_inner:
-            dims = [Dim.T, *dims]
+            dims = [Dim.T, *dims] if li == n - 1 else _t_outside_reduction(dims)
         placed: list[Loop] = []
         for d in dims:
             if rem[d] == 1:
@@ -164,7 +177,7 @@ def heuristic_mapping(arch: Arch, layer: Layer, flow: Dataflow) -> Mapping | Inv
         temporal[li] = placed
     top_order = [d for d in flow.outer_order if rem[d] > 1]
     if rem[Dim.T] > 1:
-        top_order = [Dim.T, *top_order] if not t_inner else [*top_order, Dim.T]
+        top_order = [Dim.T, *top_order] if not t_inner else list(reversed(_t_outside_reduction(top_order[::-1])))
     temporal[0] = [Loop(d, rem[d]) for d in top_order]
     mapping = _build(arch, temporal, spatial)
     res = evaluate(arch, layer, mapping)
