@@ -1,0 +1,82 @@
+"""Exhaustive search: every legal mapping of the mapspace, evaluated in vectorised batches.
+
+The ground truth on small spaces. Factorizations are walked in chunks of the cartesian product
+of the per-dim choices (fanout filter first), then per bypass choice the capacity pre-check, then
+rows are grouped by which temporal loops are live (bound > 1) at the order levels, and every
+distinct-cost order class of those live loops (dominated classes pruned, see
+:func:`mappers.mapspace.order_classes`) is evaluated with ``costmodel.evaluate.evaluate_batch``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from costmodel.evaluate import evaluate_batch
+from mappers.mapspace import MapSpace, iter_order_combos
+from mappers.search import Deadline, Objective, SearchResult, Status, TopK, finish, progress
+
+
+def exhaustive_search(space: MapSpace, obj: Objective, *, time_limit_s: float | None = None, top_k: int = 5,
+                      quiet: bool = True, chunk: int = 1 << 15, prune: bool = True) -> SearchResult:
+    """Evaluate every legal mapping; OPTIMAL when the walk completes, FEASIBLE (best so far) when
+    interrupted (Ctrl-C) or out of time."""
+    clock = Deadline(time_limit_s)
+    total = space.n_factorizations_product()
+    bar = progress(total, "exhaustive", quiet)
+    top = TopK(top_k)
+    evaluated = 0
+    structures: dict = {}
+    interrupted = timed_out = False
+    class _OutOfTime(Exception):
+        pass
+
+    try:
+        for start in range(0, total, chunk):
+            flat = np.arange(start, min(total, start + chunk), dtype=np.int64)
+            rows = space.factor_rows(flat)
+            rows = rows[space.fanout_ok(rows)]
+            codes = space.live_codes(rows)
+            for bypass in space.bypass_options:
+                ok = space.precheck(rows, bypass)
+                if not ok.any():
+                    continue
+                r_ok, c_ok = rows[ok], codes[ok]
+                for code in np.unique(c_ok):
+                    sub = r_ok[c_ok == code]
+                    live = space.live_dims(sub[0])
+                    for orders in iter_order_combos(space, live, prune=prune):
+                        key = (tuple(sorted(orders.items())), bypass)
+                        if key not in structures:
+                            structures[key] = space.structure(orders, bypass)
+                        st, cols = structures[key]
+                        res = evaluate_batch(space.arch, space.layer, st, sub[:, cols])
+                        evaluated += len(sub)
+                        val = np.where(res.valid, obj.of_batch(res), np.inf)
+                        _offer(top, val, sub, orders, bypass, space)
+                        if clock.expired():
+                            raise _OutOfTime
+            bar.update(len(flat))
+    except _OutOfTime:
+        timed_out = True
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        bar.close()
+    status = Status.FEASIBLE if (interrupted or timed_out) else Status.OPTIMAL
+    best = top.items()[0][0] if top.items() else None
+    return finish(method="exhaustive", space=space, obj=obj, top=top, evaluated=evaluated, clock=clock,
+                  status=status, bound=best if status is Status.OPTIMAL else None, interrupted=interrupted,
+                  timed_out=timed_out)
+
+
+def _offer(top: TopK, val: np.ndarray, rows: np.ndarray, orders: dict, bypass: tuple, space: MapSpace) -> None:
+    """Offer the k smallest finite values of a batch to the top-k (mappings built lazily)."""
+    k = min(top.k, len(val))
+    idx = np.argpartition(val, k - 1)[:k] if k < len(val) else np.arange(len(val))
+    for i in idx[np.argsort(val[idx], kind="stable")]:
+        v = float(val[i])
+        if not np.isfinite(v) or v >= top.worst():
+            break
+        top.offer(v, functools.partial(space.to_mapping, rows[i].copy(), dict(orders), bypass))

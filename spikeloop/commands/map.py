@@ -1,0 +1,101 @@
+"""``spikeloop map``: the best mapping of one layer (exhaustive, random or CP-SAT search)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from costmodel.arch import load_arch
+from costmodel.dataflows import DATAFLOWS
+from costmodel.network import load_network
+from mappers.mapping_io import FORMATS, dump
+from mappers.mapspace import build_mapspace, describe, load_constraints
+from mappers.search import METHODS, SearchResult, constraints_for, search
+from spikeloop.cli import UserError
+from spikeloop.formatting import si, table
+
+
+def run_map(arch_name: str, network_name: str, layer_name: str, *, method: str = "cpsat",
+            objective_name: str = "energy", dataflow_name: str | None = None, constraints_file: str | None = None,
+            time_limit_s: float | None = None, timesteps: int | None = None, seed: int = 0, workers: int = 2,
+            quiet: bool = True) -> tuple[SearchResult, dict]:
+    """The Python face of ``spikeloop map``: (result, mapspace description)."""
+    arch = load_arch(arch_name)
+    network = load_network(network_name, timesteps=timesteps)
+    try:
+        layer = network.layer(layer_name)
+    except KeyError as exc:
+        raise UserError(exc.args[0]) from None
+    if not layer.has_weights:
+        raise UserError(f"layer {layer_name} is a {layer.kind.value} layer: it has no loop nest to map")
+    extra = load_constraints(constraints_file, arch) if constraints_file else None
+    cons = constraints_for(arch, dataflow_name, extra)
+    space = build_mapspace(arch, layer, cons)
+    res = search(arch, layer, method=method, objective_name=objective_name, constraints=cons,
+                 time_limit_s=time_limit_s, seed=seed, workers=workers, quiet=quiet)
+    return res, describe(space)
+
+
+def render(res: SearchResult, space: dict, arch_name: str, layer_name: str) -> str:
+    c = res.cost
+    head = (f"{layer_name} on {arch_name}: {res.method}, objective {res.objective.value}, "
+            f"constraints {space['constraints']}\n"
+            f"mapspace: {space['factorizations']:,} factorizations x {space['order_classes']:,} loop-order classes "
+            f"x {space['bypass_choices']:,} bypass choices = {space['total']:.3g}\n")
+    if c is None:
+        return head + f"status {res.status.value}: {res.invalid}"
+    gap = f"{100 * res.gap:.2g} %" if res.gap is not None else "-"
+    rows = [["status", res.status.value], ["energy", si(c.total_energy_pj * 1e-12, "J")],
+            ["cycles", f"{c.cycles:,.0f}"], ["EDP", si(c.edp_pj_s * 1e-12, "J·s")],
+            ["utilization", f"{c.utilization:.2f}"], ["T sits at", res.mapping.t_position()],
+            ["evaluated", f"{res.evaluated:,}"], ["wall", f"{res.wall_s:.2f} s"], ["gap", gap]]
+    notes = "".join(f"\nnote: {n}" for n in res.notes)
+    return head + "\n" + table(["", ""], rows) + notes
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    try:
+        res, space = run_map(args.arch, args.network, args.layer, method=args.method, objective_name=args.objective,
+                             dataflow_name=args.dataflow, constraints_file=args.constraints,
+                             time_limit_s=args.time_limit, timesteps=args.T, seed=args.seed, workers=args.workers,
+                             quiet=args.quiet)
+    except (OverflowError, RuntimeError) as exc:
+        raise UserError(str(exc)) from exc
+    arch = load_arch(args.arch)
+    names = [lv.name for lv in arch.levels]
+    print(render(res, space, arch.name, args.layer))
+    if res.mapping is not None:
+        print("\nmapping (outer to inner):\n" + dump(arch, res.mapping, "yaml"))
+        if args.out:
+            Path(args.out).write_text(dump(arch, res.mapping, args.format))
+            print(f"wrote {args.out} ({args.format})", file=sys.stderr)
+    if args.json:
+        d = res.to_dict(names)
+        d.update({"arch": arch.name, "network": args.network, "layer": args.layer, "mapspace": space})
+        Path(args.json).write_text(json.dumps(d, indent=1))
+        print(f"wrote {args.json}", file=sys.stderr)
+    return 0 if res.mapping is not None else 1
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("map", help="search the best mapping of one layer",
+                       description="Find the minimum-energy (or EDP) mapping of one layer: exhaustive, random or "
+                                   "CP-SAT search over the mapspace, optionally constrained by a dataflow.")
+    p.add_argument("--arch", required=True, help="shipped arch name (sata, generic3) or a YAML file")
+    p.add_argument("--network", required=True, help="shipped network name or a YAML file")
+    p.add_argument("--layer", required=True, help="layer name (conv or linear)")
+    p.add_argument("--method", default="cpsat", choices=METHODS)
+    p.add_argument("--objective", default="energy", choices=("energy", "edp"))
+    p.add_argument("--dataflow", default=None, help=f"constrain to a dataflow: {', '.join(DATAFLOWS)} (default: free)")
+    p.add_argument("--constraints", default=None, help="a constraints YAML (fixed factors, orders, keep/bypass)")
+    p.add_argument("--time-limit", type=float, default=None, help="seconds (cpsat default 30, random 10)")
+    p.add_argument("-T", type=int, default=None, help="timesteps (default: the network file's)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=2, help="CP-SAT worker threads")
+    p.add_argument("--json", default=None, help="write the result as JSON to this file")
+    p.add_argument("--out", default=None, help="write the best mapping to this file")
+    p.add_argument("--format", default="yaml", choices=FORMATS, help="format of --out (default: yaml)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd)
