@@ -82,8 +82,8 @@ def engine_network(arch: Arch, network: str, flow: str, timesteps: int | None = 
     return evaluate_network(arch, net, lambda layer: heuristic(arch, layer, flow), method=flow)
 
 
-SEARCH_TIME_LIMIT_S = 0.25  # per layer shape, for mappers.search (keeps `reproduce sata` fast)
-SEARCH_BUDGET_S = 2.0  # total search time per run; later layers fall back to the heuristic best
+SEARCH_TIME_LIMIT_S = 1.0  # per layer shape, for mappers.search (keeps `reproduce sata` fast)
+SEARCH_BUDGET_S = 8.0  # total search time per run; later layers fall back to the heuristic best
 
 
 def heuristic_best(arch: Arch, layer: Layer) -> tuple[Mapping | Invalid, float]:
