@@ -9,13 +9,10 @@ distinct-cost order class of those live loops (dominated classes pruned, see
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
-from costmodel.evaluate import evaluate_batch
 from mappers.mapspace import MapSpace, iter_order_combos
-from mappers.search import Deadline, Objective, SearchResult, Status, TopK, finish, progress
+from mappers.search import Deadline, Objective, SearchResult, Status, TopK, evaluate_group, finish, progress
 
 
 def exhaustive_search(space: MapSpace, obj: Objective, *, time_limit_s: float | None = None, top_k: int = 5,
@@ -47,14 +44,7 @@ def exhaustive_search(space: MapSpace, obj: Objective, *, time_limit_s: float | 
                     sub = r_ok[c_ok == code]
                     live = space.live_dims(sub[0])
                     for orders in iter_order_combos(space, live, prune=prune):
-                        key = (tuple(sorted(orders.items())), bypass)
-                        if key not in structures:
-                            structures[key] = space.structure(orders, bypass)
-                        st, cols = structures[key]
-                        res = evaluate_batch(space.arch, space.layer, st, sub[:, cols])
-                        evaluated += len(sub)
-                        val = np.where(res.valid, obj.of_batch(res), np.inf)
-                        _offer(top, val, sub, orders, bypass, space)
+                        evaluated += evaluate_group(space, obj, sub, orders, bypass, structures, top)
                         if clock.expired():
                             raise _OutOfTime
             bar.update(len(flat))
@@ -70,13 +60,3 @@ def exhaustive_search(space: MapSpace, obj: Objective, *, time_limit_s: float | 
                   status=status, bound=best if status is Status.OPTIMAL else None, interrupted=interrupted,
                   timed_out=timed_out)
 
-
-def _offer(top: TopK, val: np.ndarray, rows: np.ndarray, orders: dict, bypass: tuple, space: MapSpace) -> None:
-    """Offer the k smallest finite values of a batch to the top-k (mappings built lazily)."""
-    k = min(top.k, len(val))
-    idx = np.argpartition(val, k - 1)[:k] if k < len(val) else np.arange(len(val))
-    for i in idx[np.argsort(val[idx], kind="stable")]:
-        v = float(val[i])
-        if not np.isfinite(v) or v >= top.worst():
-            break
-        top.offer(v, functools.partial(space.to_mapping, rows[i].copy(), dict(orders), bypass))

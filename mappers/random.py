@@ -8,13 +8,10 @@ level; the batch is evaluated through ``costmodel.evaluate.evaluate_batch``.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
-from costmodel.evaluate import evaluate_batch
 from mappers.mapspace import MapSpace
-from mappers.search import Deadline, Objective, SearchResult, Status, TopK, finish, progress
+from mappers.search import Deadline, Objective, SearchResult, Status, TopK, evaluate_group, finish, progress
 
 
 def random_search(space: MapSpace, obj: Objective, *, time_limit_s: float | None = 10.0, samples: int | None = None,
@@ -50,19 +47,7 @@ def random_search(space: MapSpace, obj: Objective, *, time_limit_s: float | None
                 for lv in space.order_levels:
                     classes = space.level_order_classes(lv, live.get(lv, ()), prune=True)
                     orders[lv] = space.full_order(lv, classes[int(rng.integers(len(classes)))])
-                key = (tuple(sorted(orders.items())), bypass)
-                if key not in structures:
-                    structures[key] = space.structure(orders, bypass)
-                st, cols = structures[key]
-                res = evaluate_batch(space.arch, space.layer, st, sub[:, cols])
-                evaluated += len(sub)
-                val = np.where(res.valid, obj.of_batch(res), np.inf)
-                i = int(np.argmin(val))
-                for j in np.argsort(val)[: top.k]:
-                    if not np.isfinite(val[j]) or val[j] >= top.worst():
-                        break
-                    top.offer(float(val[j]), functools.partial(space.to_mapping, sub[j].copy(), dict(orders), bypass))
-                del i
+                evaluated += evaluate_group(space, obj, sub, orders, bypass, structures, top)
     except KeyboardInterrupt:
         interrupted = True
     finally:

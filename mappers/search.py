@@ -9,6 +9,7 @@ method proves one, and the top-k mappings. Long searches show a tqdm progress ba
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import sys
@@ -23,7 +24,7 @@ import numpy as np
 from costmodel.arch import Arch
 from costmodel.cost import Cost
 from costmodel.dataflows import DATAFLOWS
-from costmodel.evaluate import BatchResult, evaluate
+from costmodel.evaluate import BatchResult, evaluate, evaluate_batch
 from costmodel.mapping import Invalid, Mapping, mapping_to_dict
 from costmodel.workload import Layer
 from mappers.mapspace import FREE, Constraints, MapSpace, build_mapspace, dataflow_constraints
@@ -269,3 +270,29 @@ def best_mapping_fn(arch: Arch, *, quiet: bool = True, objective_name: str = "en
         return res.mapping if res.mapping is not None else (res.invalid or Invalid(reason="no mapping found"))
 
     return best
+
+
+def offer_batch(top: TopK, val: np.ndarray, rows: np.ndarray, orders: dict, bypass: tuple, space: MapSpace) -> None:
+    """Offer the k smallest finite values of a batch to the top-k (mappings built lazily)."""
+    k = min(top.k, len(val))
+    idx = np.argpartition(val, k - 1)[:k] if k < len(val) else np.arange(len(val))
+    for i in idx[np.argsort(val[idx], kind="stable")]:
+        v = float(val[i])
+        if not np.isfinite(v) or v >= top.worst():
+            break
+        top.offer(v, functools.partial(space.to_mapping, rows[i].copy(), dict(orders), bypass))
+
+
+def evaluate_group(space: MapSpace, obj: Objective, rows: np.ndarray, orders: dict, bypass: tuple,
+                   structures: dict, top: TopK) -> int:
+    """Evaluate factor rows sharing one loop-order choice and bypass through costmodel's batch
+    evaluator (loop structures memoised in ``structures``), offer the best to ``top``; returns the
+    number of mappings evaluated."""
+    key = (tuple(sorted(orders.items())), bypass)
+    if key not in structures:
+        structures[key] = space.structure(orders, bypass)
+    st, cols = structures[key]
+    res = evaluate_batch(space.arch, space.layer, st, rows[:, cols])
+    val = np.where(res.valid, obj.of_batch(res), np.inf)
+    offer_batch(top, val, rows, orders, bypass, space)
+    return len(rows)
