@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from spikeloop.cli import UserError
+from spikeloop.cliargs import add_arch_network
 from spikeloop.commands.evaluate import mapper_for
 from spikeloop.compare import compare, render_markdown, write_comparison
 from spikeloop.progress import Progress
@@ -42,8 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare", help="compare dataflows and timesteps on one network",
                        description="Total and per-layer energy by level and tensor per dataflow and T, latency, "
                                    "EDP, and which dataflow wins per layer and why.")
-    p.add_argument("--arch", required=True)
-    p.add_argument("--network", required=True)
+    add_arch_network(p)
     p.add_argument("--dataflows", default="os,ws,time-batched", help="comma-separated (os, ws, time-batched, best)")
     p.add_argument("-T", default="1,2,4,8", help="comma-separated timestep counts (default 1,2,4,8)")
     p.add_argument("--out", default=None, help="folder for compare.md/.csv/.json/.png")

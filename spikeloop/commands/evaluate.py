@@ -13,6 +13,7 @@ from costmodel.mapping import Invalid, load_mapping
 from costmodel.network import load_network
 from costmodel.network_eval import NetworkResult, evaluate_network
 from spikeloop.cli import UserError
+from spikeloop.cliargs import DataflowGiven, add_arch_network
 from spikeloop.formatting import si, table
 
 
@@ -110,19 +111,13 @@ def _cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-class _Given(argparse.Action):
-    def __call__(self, parser, namespace, values, option_string=None):  # noqa: ANN001
-        setattr(namespace, self.dest, values)
-        namespace.dataflow_given = True
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="energy, cycles and area of a network on an architecture",
                        description="Per-layer and total energy, cycles, area and an energy breakdown.")
-    p.add_argument("--arch", required=True, help="shipped arch name (sata, spikeflow, generic3) or a YAML file")
-    p.add_argument("--network", required=True, help="shipped network name (vgg9-cifar10, ...) or a YAML file")
+    add_arch_network(p)
     p.add_argument("-T", type=int, default=None, help="timesteps (default: the network file's)")
-    p.add_argument("--dataflow", default="os", action=_Given,
+    p.add_argument("--dataflow", default="os", action=DataflowGiven,
                    help=f"one of {', '.join(DATAFLOWS)}, best (default: os)")
     p.add_argument("--mapping", default=None, help="a mapping YAML applied to every weight layer")
     p.add_argument("--profile", default=None,

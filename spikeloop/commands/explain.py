@@ -33,6 +33,7 @@ from costmodel.symbolic import (
 from costmodel.types import DIMS, Action, Tensor
 from costmodel.workload import Layer
 from spikeloop.cli import UserError
+from spikeloop.cliargs import DataflowGiven, add_arch_network
 from spikeloop.formatting import table
 
 REL_TOL = 1e-9
@@ -226,20 +227,14 @@ def _cmd(args: argparse.Namespace) -> int:
     return 1 if result.mismatches else 0
 
 
-class _Given(argparse.Action):
-    def __call__(self, parser, namespace, values, option_string=None):  # noqa: ANN001
-        setattr(namespace, self.dest, values)
-        namespace.dataflow_given = True
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("explain", help="one layer's access counts and energies as formulas",
                        description="Print each level's per-tensor access counts and energies as formulas in the "
                                    "layer dims (Markdown), with their values and a check against evaluate().")
-    p.add_argument("--arch", required=True, help="shipped arch name (sata, spikeflow, generic3) or a YAML file")
-    p.add_argument("--network", required=True, help="shipped network name (vgg9-cifar10, ...) or a YAML file")
-    p.add_argument("--layer", required=True, help="layer name (e.g. conv6)")
-    p.add_argument("--dataflow", default="os", action=_Given, help=f"one of {', '.join(DATAFLOWS)} (default: os)")
+    add_arch_network(p, layer=True)
+    p.add_argument("--dataflow", default="os", action=DataflowGiven,
+                   help=f"one of {', '.join(DATAFLOWS)} (default: os)")
     p.add_argument("--mapping", default=None, help="a mapping YAML instead of the dataflow's heuristic mapping")
     p.add_argument("-T", type=int, default=None, help="timesteps (default: the network file's)")
     p.set_defaults(func=_cmd, dataflow_given=False)

@@ -14,6 +14,7 @@ from mappers.mapping_io import FORMATS, dump
 from mappers.mapspace import build_mapspace, describe, load_constraints
 from mappers.search import METHODS, SearchResult, constraints_for, search
 from spikeloop.cli import UserError
+from spikeloop.cliargs import add_arch_network
 from spikeloop.formatting import si, table
 
 
@@ -83,9 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("map", help="search the best mapping of one layer",
                        description="Find the minimum-energy (or EDP) mapping of one layer: exhaustive, random or "
                                    "CP-SAT search over the mapspace, optionally constrained by a dataflow.")
-    p.add_argument("--arch", required=True, help="shipped arch name (sata, generic3) or a YAML file")
-    p.add_argument("--network", required=True, help="shipped network name or a YAML file")
-    p.add_argument("--layer", required=True, help="layer name (conv or linear)")
+    add_arch_network(p, layer=True)
     p.add_argument("--method", default="cpsat", choices=METHODS)
     p.add_argument("--objective", default="energy", choices=("energy", "edp"))
     p.add_argument("--dataflow", default=None, help=f"constrain to a dataflow: {', '.join(DATAFLOWS)} (default: free)")
