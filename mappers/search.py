@@ -15,7 +15,7 @@ import itertools
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -257,9 +257,14 @@ def best_mapping_fn(arch: Arch, *, quiet: bool = True, objective_name: str = "en
                     time_limit_s: float = 10.0, seed: int = 0, workers: int = 2
                     ) -> Callable[[Layer], Mapping | Invalid]:
     """A ``Layer -> Mapping | Invalid`` that maps each layer with CP-SAT (used by
-    ``spikeloop evaluate --dataflow best``). Falls back to random search if CP-SAT finds nothing."""
+    ``spikeloop evaluate --dataflow best``). Falls back to random search if CP-SAT finds nothing.
+    Layers that differ only in their name (e.g. VGG16's conv6 and conv7) are searched once."""
+    memo: dict[Layer, Mapping | Invalid] = {}
 
     def best(layer: Layer) -> Mapping | Invalid:
+        key = replace(layer, name="")
+        if key in memo:
+            return memo[key]
         res = search(arch, layer, method="cpsat", objective_name=objective_name, time_limit_s=time_limit_s,
                      seed=seed, workers=workers, quiet=True)
         if res.mapping is None:
@@ -267,7 +272,8 @@ def best_mapping_fn(arch: Arch, *, quiet: bool = True, objective_name: str = "en
                          seed=seed, quiet=True)
         if not quiet:
             print(f"  {layer.name}: {res.status.value} in {res.wall_s:.2f} s", file=sys.stderr)
-        return res.mapping if res.mapping is not None else (res.invalid or Invalid(reason="no mapping found"))
+        memo[key] = res.mapping if res.mapping is not None else (res.invalid or Invalid(reason="no mapping found"))
+        return memo[key]
 
     return best
 
