@@ -17,7 +17,7 @@ from costmodel.arch import Arch
 from costmodel.cost import Cost, Key
 from costmodel.counts import AccessCounts, NestStructure, access_counts
 from costmodel.mapping import Invalid, Mapping
-from costmodel.types import DIMS, Action, Dim, Tensor
+from costmodel.types import DIMS, Action, Tensor
 from costmodel.workload import Layer
 
 Array = np.ndarray
@@ -243,6 +243,3 @@ def evaluate_batch(arch: Arch, layer: Layer, structure: NestStructure, factors: 
     priced = price(arch, layer, structure, counts)
     return BatchResult(energy_pj=priced.total(), cycles=priced.cycles, valid=ok)
 
-
-def dims_of(layer: Layer) -> dict[Dim, int]:
-    return layer.bounds_dict()

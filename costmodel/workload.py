@@ -7,7 +7,7 @@ nothing is computed and stored). Loaders live in :mod:`costmodel.network`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from costmodel.types import DIMS, Dim, LayerKind, PoolKind
@@ -125,16 +125,10 @@ class Layer:
         """The same layer run for ``t`` timesteps (per-timestep densities dropped)."""
         b = list(self.bounds)
         b[DIMS.index(Dim.T)] = t
-        return _replace(self, bounds=tuple(b), spike_density_per_t=None)
+        return replace(self, bounds=tuple(b), spike_density_per_t=None)
 
     def with_spike_density(self, density: float) -> Layer:
-        return _replace(self, spike_density=density, spike_density_per_t=None)
-
-
-def _replace(layer: Layer, **changes: object) -> Layer:
-    from dataclasses import replace
-
-    return replace(layer, **changes)  # type: ignore[arg-type]
+        return replace(self, spike_density=density, spike_density_per_t=None)
 
 
 def conv_layer(
@@ -196,6 +190,4 @@ class Network:
         )
 
     def with_timesteps(self, t: int) -> Network:
-        from dataclasses import replace
-
         return replace(self, timesteps=t, layers=tuple(layer.with_timesteps(t) for layer in self.layers))
