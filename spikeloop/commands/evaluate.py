@@ -93,20 +93,38 @@ def _render_imc(result) -> str:  # noqa: ANN001 - costmodel.imc.ImcNetworkResult
 def _cmd(args: argparse.Namespace) -> int:
     if args.mapping and args.dataflow_given:
         raise UserError("give either --mapping or --dataflow, not both")
-    try:
-        result = run_evaluate(args.arch, args.network, timesteps=args.T, dataflow_name=args.dataflow,
-                              mapping_file=args.mapping, quiet=args.quiet, profile=args.profile,
-                              activity=args.activity, latency=args.latency, lif_sharing=args.lif_sharing)
-    except Exception as exc:
-        from costmodel.network_eval import MappingFailed
+    if args.dt_exit and args.T is not None:
+        raise UserError("give either -T or --dt-exit (the exit distribution sets the timesteps), not both")
+    from costmodel.network_eval import MappingFailed
 
-        if isinstance(exc, MappingFailed):
+    def run(t: int | None) -> NetworkResult:
+        try:
+            return run_evaluate(args.arch, args.network, timesteps=t, dataflow_name=args.dataflow,
+                                mapping_file=args.mapping, quiet=args.quiet, profile=args.profile,
+                                activity=args.activity, latency=args.latency, lif_sharing=args.lif_sharing)
+        except MappingFailed as exc:
             raise UserError(str(exc)) from exc
-        raise
-    if args.json:
-        Path(args.json).write_text(json.dumps(result.to_dict(), indent=1))
+
+    dt = None
+    if args.dt_exit:
+        from spikeloop.dtsnn import expected_cost, read_distribution
+
+        dist = read_distribution(args.dt_exit)
+        dt = expected_cost(dist, run)
+        result = run(dt.full_t)
+    else:
+        result = run(args.T)
+    out = result.to_dict()
     print(render(result))
+    if dt is not None:
+        d = dt.to_dict()
+        out["dt_exit"] = d
+        print(f"\nDT-SNN exits from {args.dt_exit} (mean {dt.mean_timesteps:.2f} timesteps): expected energy "
+              f"{si(dt.energy_pj * 1e-12, 'J')} ({100 * d['energy_reduction']:.1f} % below T = {dt.full_t}), "
+              f"latency {si(dt.latency_s, 's')}, EDP {si(dt.edp_pj_s * 1e-12, 'J·s')} "
+              f"({d['edp_reduction_x']:.2f}x below T = {dt.full_t})")
     if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1))
         print(f"\nwrote {args.json}", file=sys.stderr)
     return 0
 
@@ -128,6 +146,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="IMC archs only: the public SpikeSim latency (sequential) or layers/timesteps pipelined")
     p.add_argument("--lif-sharing", type=int, default=None, metavar="N",
                    help="IMC archs only: C#N LIF sharing (one LIF neuron per N output channels)")
+    p.add_argument("--dt-exit", default=None, metavar="JSON",
+                   help="DT-SNN: expected cost over an exit distribution (the JSON of spikeloop accuracy "
+                        "--dt-threshold H --json FILE, or {\"1\": 0.6, \"2\": 0.4}); the full-T result is printed")
     p.add_argument("--json", default=None, help="write the result as JSON to this file")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_cmd, dataflow_given=False)
