@@ -16,6 +16,7 @@ uses the first ``adapt_images`` training images. All chips are seeded; effective
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -172,12 +173,14 @@ def exit_timestep_distribution(threshold: float, settings: CrossbarSettings | No
 def accuracy_sweep(base: CrossbarSettings | None = None, *, wire_ohms: tuple[float, ...] = SWEEP_WIRE_OHMS,
                    encodings: tuple[Encoding, ...] = tuple(Encoding),
                    dt_thresholds: tuple[float, ...] = SWEEP_DT_THRESHOLDS, dt_encoding: Encoding = Encoding.HRS,
-                   dt_wire_ohm: float | None = None, experiment: Experiment | None = None) -> dict:
+                   dt_wire_ohm: float | None = None, experiment: Experiment | None = None,
+                   progress: Callable[[str], None] | None = None) -> dict:
     """Accuracy vs wire resistance (r_row = r_col) for each encoding, with and without BN adaptation, and DT-SNN
     accuracy vs average timesteps (software, and the ``dt_encoding`` chip at ``dt_wire_ohm`` after BN adaptation).
 
     Returns a JSON-ready dict: ``software_accuracy``, ``settings`` (the base), ``rows`` (one per encoding and
-    wire resistance), ``dt_rows`` and ``seconds``.
+    wire resistance), ``dt_rows`` and ``seconds``. ``progress`` is called with a label after each
+    (encoding, wire resistance) point.
     """
     t0 = time.perf_counter()
     exp = Experiment(threads=2) if experiment is None else experiment
@@ -198,6 +201,8 @@ def accuracy_sweep(base: CrossbarSettings | None = None, *, wire_ohms: tuple[flo
             acc, acc_bn = accuracy(out, y), accuracy(out_bn, y)
             rows.append({"encoding": enc.value, "wire_ohm": r, "accuracy": acc, "accuracy_bn_adapted": acc_bn,
                          "loss": sw - acc, "loss_bn_adapted": sw - acc_bn, "n_crossbars": n_xbar})
+            if progress is not None:
+                progress(f"{enc.value} {r:g} ohm")
     if dt_source is None and dt_thresholds:
         dt_source, _ = exp.crossbar_outputs(replace(base, encoding=dt_encoding, r_row_ohm=dt_wire, r_col_ohm=dt_wire),
                                             bn_adapt=True)

@@ -42,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="chip seed (programming variation, read noise)")
     p.add_argument("--sweep", action="store_true", help="also run the sweep over wire resistance, encodings, DT-SNN")
     p.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress output (the sweep takes 10-20 s)")
     p.add_argument("--cache-dir", metavar="DIR", help="keep effective conductances in DIR (.npy, by content hash)")
     p.set_defaults(func=run)
 
@@ -84,7 +85,12 @@ def run(args: argparse.Namespace) -> int:
     rows: list[dict] = []
     sweep = None
     if args.sweep:
-        sweep = accuracy_sweep(settings, experiment=exp)
+        from crossbar.experiments import SWEEP_WIRE_OHMS
+        from crossbar.mapping import Encoding
+        from spikeloop.progress import Progress
+
+        with Progress(len(SWEEP_WIRE_OHMS) * len(Encoding), "accuracy sweep", quiet=args.quiet) as bar:
+            sweep = accuracy_sweep(settings, experiment=exp, progress=bar.step)
         print("\n" + sweep_markdown(sweep))
         rows = [{"kind": "ir_drop", **r} for r in sweep["rows"]] + [{"kind": "dt_snn", **r} for r in sweep["dt_rows"]]
     if args.json:
