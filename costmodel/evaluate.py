@@ -100,6 +100,54 @@ def capacity_ok(arch: Arch, layer: Layer, structure: NestStructure, counts: Acce
     return ok, failures
 
 
+def storage_actions(arch: Arch, layer: Layer, counts, *, density, zero, words, link, const):  # noqa: ANN001, ANN201
+    """Storage and network actions of one layer, priced; shared by :func:`price` (numpy arrays) and
+    :func:`costmodel.symbolic.symbolic_price` (sympy expressions), which inject the arithmetic:
+    ``words`` (:func:`costmodel.energy.words` or its symbolic form), ``link`` (network energy),
+    ``const`` (how a spec number enters: itself, or as an exact rational) and ``zero``.
+
+    Storage: words x energy per word for READ, WRITE, UPDATE; compute-side accesses of tensors a
+    level lists as ``spike_gated`` happen only for non-zero spikes (x density). Network: elements
+    crossing a level's fanout x bits x ``link_pj_per_bit``. Returns (energy pJ, action counts,
+    element counts, {level: (read bus bits, write bus bits)}), the dicts keyed by :class:`Key`.
+    """
+    energy: dict = {}
+    acts: dict = {}
+    elems: dict = {}
+    bus_bits: dict = {}
+    for (li, t) in counts.tiles:
+        lv = arch.levels[li]
+        bits = bits_of(layer, t)
+        rd = counts.reads.get((li, t), zero)
+        wr = counts.writes.get((li, t), zero)
+        up = counts.updates.get((li, t), zero)
+        if t in lv.spike_gated and (li, t) in counts.compute_side:
+            skipped = counts.compute_side[(li, t)] * (1 - density)
+            if t in (Tensor.W, Tensor.I):
+                rd = rd - skipped
+            elif t is Tensor.O:
+                up = up - skipped
+        rb, wb = bus_bits.get(li, (zero, zero))
+        for action, n in ((Action.READ, rd), (Action.WRITE, wr), (Action.UPDATE, up)):
+            w = words(n, bits, lv.word_bits, lv.access_granularity)
+            key = Key(lv.name, t, action)
+            elems[key] = n
+            acts[key] = w
+            energy[key] = eq.access_energy_pj(w, const(lv.energy(action)))
+            if action in (Action.READ, Action.UPDATE):  # an update is a read and a write
+                rb = rb + w * lv.word_bits
+            if action in (Action.WRITE, Action.UPDATE):
+                wb = wb + w * lv.word_bits
+        bus_bits[li] = (rb, wb)
+    for (li, t), moved in counts.fanout_traffic.items():
+        lv = arch.levels[li]
+        if lv.link_pj_per_bit:
+            key = Key(lv.name, t, Action.TRANSFER)
+            acts[key] = elems[key] = moved
+            energy[key] = link(moved, bits_of(layer, t), lv.link_pj_per_bit)
+    return energy, acts, elems, bus_bits
+
+
 @dataclass(frozen=True, slots=True)
 class Priced:
     """Energy (pJ) and action counts per :class:`Key`, and cycles, each an (M,) array."""
@@ -122,39 +170,10 @@ def price(arch: Arch, layer: Layer, structure: NestStructure, counts: AccessCoun
     Static: pJ/cycle x instances x cycles for every level, PE and LIF unit.
     """
     density = layer.mean_spike_density
-    energy: dict[Key, Array] = {}
-    acts: dict[Key, Array] = {}
-    bus_bits: dict[int, tuple[Array, Array]] = {}
     zero = np.zeros_like(counts.macs, dtype=np.float64)
-    for (li, t), _ in counts.tiles.items():
-        lv = arch.levels[li]
-        bits = bits_of(layer, t)
-        rd = counts.reads.get((li, t), zero)
-        wr = counts.writes.get((li, t), zero)
-        up = counts.updates.get((li, t), zero)
-        if t in lv.spike_gated and (li, t) in counts.compute_side:
-            skipped = counts.compute_side[(li, t)] * (1.0 - density)
-            if t in (Tensor.W, Tensor.I):
-                rd = rd - skipped
-            elif t is Tensor.O:
-                up = up - skipped
-        rb, wb = bus_bits.get(li, (zero, zero))
-        for action, n in ((Action.READ, rd), (Action.WRITE, wr), (Action.UPDATE, up)):
-            w = eq.words(n, bits, lv.word_bits, lv.access_granularity)
-            key = Key(lv.name, t, action)
-            acts[key] = w
-            energy[key] = eq.access_energy_pj(w, lv.energy(action))
-            if action in (Action.READ, Action.UPDATE):  # an update is a read and a write
-                rb = rb + w * lv.word_bits
-            if action in (Action.WRITE, Action.UPDATE):
-                wb = wb + w * lv.word_bits
-        bus_bits[li] = (rb, wb)
-    for (li, t), moved in counts.fanout_traffic.items():
-        lv = arch.levels[li]
-        if lv.link_pj_per_bit:
-            key = Key(lv.name, t, Action.TRANSFER)
-            acts[key] = moved
-            energy[key] = eq.link_energy_pj(moved, bits_of(layer, t), lv.link_pj_per_bit)
+    energy, acts, _, bus_bits = storage_actions(
+        arch, layer, counts, density=density, zero=zero, words=eq.words, link=eq.link_energy_pj,
+        const=lambda x: x)
     c = arch.compute
     accs = eq.accumulations(counts.macs.astype(np.float64), density, layer.weight_density, c.skip_zero_weights)
     acts[Key("compute", None, Action.AC)] = accs

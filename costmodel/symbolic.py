@@ -52,7 +52,7 @@ from costmodel import energy as eq
 from costmodel.arch import Arch
 from costmodel.cost import Key
 from costmodel.counts import NestStructure
-from costmodel.evaluate import bits_of, nest_of
+from costmodel.evaluate import bits_of, nest_of, storage_actions
 from costmodel.mapping import Mapping
 from costmodel.types import ACCUMULATED, DIMS, OP_SPACE, RELEVANT, Action, Dim, Tensor
 from costmodel.workload import Layer
@@ -422,41 +422,9 @@ def symbolic_price(arch: Arch, layer: Layer, counts: SymbolicCounts, density: Ex
     density is ``density`` (the symbol :data:`RHO` by default).
     """
     rho = exact(density)
-    zero = sp.Integer(0)
-    energy: dict[Key, Expr] = {}
-    acts: dict[Key, Expr] = {}
-    elems: dict[Key, Expr] = {}
-    bus_bits: dict[int, tuple[Expr, Expr]] = {}
-    for (li, t) in counts.tiles:
-        lv = arch.levels[li]
-        bits = bits_of(layer, t)
-        rd = counts.reads.get((li, t), zero)
-        wr = counts.writes.get((li, t), zero)
-        up = counts.updates.get((li, t), zero)
-        if t in lv.spike_gated and (li, t) in counts.compute_side:
-            skipped = counts.compute_side[(li, t)] * (1 - rho)
-            if t in (Tensor.W, Tensor.I):
-                rd = rd - skipped
-            elif t is Tensor.O:
-                up = up - skipped
-        rb, wb = bus_bits.get(li, (zero, zero))
-        for action, n in ((Action.READ, rd), (Action.WRITE, wr), (Action.UPDATE, up)):
-            w = words_sym(n, bits, lv.word_bits, lv.access_granularity)
-            key = Key(lv.name, t, action)
-            elems[key] = n
-            acts[key] = w
-            energy[key] = eq.access_energy_pj(w, exact(lv.energy(action)))
-            if action in (Action.READ, Action.UPDATE):  # an update is a read and a write
-                rb = rb + w * lv.word_bits
-            if action in (Action.WRITE, Action.UPDATE):
-                wb = wb + w * lv.word_bits
-        bus_bits[li] = (rb, wb)
-    for (li, t), moved in counts.fanout_traffic.items():
-        lv = arch.levels[li]
-        if lv.link_pj_per_bit:
-            key = Key(lv.name, t, Action.TRANSFER)
-            acts[key] = elems[key] = moved
-            energy[key] = link_energy_pj_sym(moved, bits_of(layer, t), lv.link_pj_per_bit)
+    energy, acts, elems, bus_bits = storage_actions(
+        arch, layer, counts, density=rho, zero=sp.Integer(0), words=words_sym, link=link_energy_pj_sym,
+        const=exact)
     c = arch.compute
     accs = exact(eq.accumulations(counts.macs, rho, exact(layer.weight_density), c.skip_zero_weights))
     acts[Key("compute", None, Action.AC)] = accs
