@@ -164,23 +164,22 @@ def plot_comparison(cmp: Comparison, path: Path) -> None:
     plt.close(fig)
 
 
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
 def write_comparison(cmp: Comparison, out: Path) -> list[Path]:
     """Write compare.md, compare.csv (summary), compare_layers.csv (long breakdown), compare.json, compare.png."""
     out.mkdir(parents=True, exist_ok=True)
     md = out / "compare.md"
     md.write_text(render_markdown(cmp))
     rows = summary_rows(cmp)
-    csv_path = out / "compare.csv"
-    with csv_path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    long = per_layer_breakdown(cmp)
-    layers_csv = out / "compare_layers.csv"
-    with layers_csv.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(long[0]))
-        w.writeheader()
-        w.writerows(long)
+    csv_path = _write_csv(out / "compare.csv", rows)
+    layers_csv = _write_csv(out / "compare_layers.csv", per_layer_breakdown(cmp))
     js = out / "compare.json"
     js.write_text(json.dumps({
         "arch": cmp.arch, "network": cmp.network, "dataflows": list(cmp.dataflows), "T": list(cmp.timesteps),
