@@ -10,6 +10,8 @@ reported beside it.
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,29 +51,55 @@ class ExitCost:
         }
 
 
-def read_distribution(path: str | Path) -> dict[int, float]:
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"key {k!r} appears twice")
+        out[k] = v
+    return out
+
+
+def read_distribution(source: str | Path) -> dict[int, float]:
     """The exit distribution of a ``spikeloop accuracy --dt-threshold H --json FILE`` result
-    (key ``dt_snn.distribution``) or of a plain ``{"1": 0.6, "2": 0.3, ...}`` JSON object."""
-    p = Path(path)
+    (key ``dt_snn.distribution``) or of a plain ``{"1": 0.3, "2": 0.7}`` JSON object, given as a file
+    name or inline (a string starting with ``{``). Errors are one-line ``ValueError`` s naming the
+    file (or "inline JSON") and the offending entry."""
+    from costmodel.specio import read_text_file
+    from spikeloop.cliargs import is_inline_json
+
+    inline = isinstance(source, str) and is_inline_json(source)
+    name = "--dt-exit inline JSON" if inline else str(source)
     try:
-        data = json.loads(p.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{p}: cannot read an exit distribution: {exc}") from None
+        text = str(source) if inline else read_text_file(source, what="JSON file")
+        data = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{name}: cannot read an exit distribution: malformed JSON: {exc.msg} "
+            f"(line {exc.lineno} column {exc.colno})"
+        ) from None
+    except ValueError as exc:  # SpecError from the reader (names the file), or a duplicate key
+        msg = str(exc)
+        raise ValueError(msg if msg.startswith(name) else f"{name}: {msg}") from None
     if isinstance(data, dict) and "dt_snn" in data:
         data = data["dt_snn"]
         if not isinstance(data, dict) or "distribution" not in data:
-            raise ValueError(f"{p}: dt_snn has no distribution (run spikeloop accuracy with --dt-threshold H)")
+            raise ValueError(f"{name}: dt_snn has no distribution (run spikeloop accuracy with --dt-threshold H)")
         data = data["distribution"]
     if not isinstance(data, dict) or not data:
-        raise ValueError(f"{p}: expected an object mapping timesteps to fractions, got {type(data).__name__}")
-    try:
-        dist = {int(k): float(v) for k, v in data.items()}
-    except (TypeError, ValueError):
-        raise ValueError(f"{p}: exit distribution keys must be timesteps and values fractions") from None
+        raise ValueError(f"{name}: expected an object mapping timesteps to fractions, got {type(data).__name__}")
+    dist: dict[int, float] = {}
+    for k, v in data.items():
+        if not re.fullmatch(r"[0-9]+", str(k)):
+            raise ValueError(f"{name}: exit distribution keys must be timesteps and values fractions, got key {k!r}")
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or not 0 <= v <= 1:
+            raise ValueError(f"{name}: {k}: expected a fraction in [0, 1], got {v!r}")
+        dist[int(k)] = float(v)
     total = sum(dist.values())
-    if any(t < 1 for t in dist) or any(v < 0 for v in dist.values()) or abs(total - 1.0) > 1e-6:
-        raise ValueError(f"{p}: exit distribution must have timesteps >= 1 and fractions >= 0 summing to 1, "
-                         f"got sum {total:.6g}")
+    if any(t < 1 for t in dist) or abs(total - 1.0) > 1e-6:
+        raise ValueError(
+            f"{name}: exit distribution must have timesteps >= 1 and fractions >= 0 summing to 1, got sum {total:.6g}"
+        )
     return dist
 
 
@@ -84,6 +112,13 @@ def expected_cost(distribution: dict[int, float], run: Callable[[int], NetworkRe
     e = sum(distribution[t] * c.total_energy_pj for t, c in costs.items())
     d = sum(distribution[t] * c.latency_s for t, c in costs.items())
     edp_mean = sum(distribution[t] * c.edp_pj_s for t, c in costs.items())
-    return ExitCost(distribution=dict(distribution), energy_pj=e, latency_s=d, edp_pj_s=e * d,
-                    mean_edp_pj_s=edp_mean, full_t=full_t, full_energy_pj=full.total_energy_pj,
-                    full_edp_pj_s=full.edp_pj_s)
+    return ExitCost(
+        distribution=dict(distribution),
+        energy_pj=e,
+        latency_s=d,
+        edp_pj_s=e * d,
+        mean_edp_pj_s=edp_mean,
+        full_t=full_t,
+        full_energy_pj=full.total_energy_pj,
+        full_edp_pj_s=full.edp_pj_s,
+    )
