@@ -24,7 +24,8 @@ from hypothesis import strategies as st  # noqa: E402
 
 import archspecs  # noqa: E402
 from costmodel.arch import arch_from_dict  # noqa: E402
-from costmodel.dataflows import dataflow, heuristic_mapping  # noqa: E402
+from mappers.dataflows import dataflow  # noqa: E402
+from mappers.heuristic import heuristic_mapping  # noqa: E402
 from costmodel.network import load_network  # noqa: E402
 from costmodel.network_eval import evaluate_network  # noqa: E402
 from costmodel.specio import SpecError, load_yaml  # noqa: E402
@@ -276,14 +277,6 @@ def test_a_failed_point_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> Non
         again = run_sweep(grid.tasks, out, ex, retry_failed=True)
     assert again.failed == len(failed) and again.already_done == len(grid.tasks) - len(failed)
     assert by_key(out).keys() == recs.keys()
-
-
-def test_best_without_a_mapper_is_a_clear_per_point_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "mappers.search", None)  # import fails as if the package were missing
-    grid = load_grid(write_grid(tmp_path, "archs: [generic3]\nnetworks: [tiny.yaml]\ndataflows: [best]\n"))
-    rec = evaluate_point(grid.tasks[0])
-    assert rec["status"] == "failed"
-    assert "dataflow best needs mappers.search.best_mapping_fn" in rec["error"]
 
 
 class _LosesEveryThird(Executor):

@@ -9,16 +9,17 @@ and plots the energy / latency / area Pareto front of a results file.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import sys
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
 from spikeloop.cli import UserError
+from spikeloop.cliargs import check_output, output_file, positive_float, positive_int
+from spikeloop.sweep.workers import local_executor
 
-_PINNED = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+__all__ = ["dask_executor", "local_executor", "pareto", "register", "report", "run"]
 
 
 def _say(quiet: bool, msg: str) -> None:
@@ -33,31 +34,16 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def local_executor(workers: int) -> ProcessPoolExecutor:
-    """A process pool whose workers are forked from a server that has already imported the model.
-
-    Worker processes keep BLAS/OpenMP to one thread each (the parallelism is across points).
-    """
-    for var in _PINNED:
-        os.environ.setdefault(var, "1")
-    methods = multiprocessing.get_all_start_methods()
-    if "forkserver" in methods:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["spikeloop.sweep"])
-    else:  # pragma: no cover - Windows
-        ctx = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-
-
 def dask_executor(address: str, *, timeout_s: float = 30.0) -> tuple[Executor, Any, int]:
     """``(executor, client, worker threads)`` for a running Dask scheduler; checks the workers first."""
     try:
         from distributed import Client
     except ImportError:
-        raise UserError('--scheduler needs Dask: pip install "spikeloop[dask]" '
-                        '(or pip install "dask[distributed]")') from None
+        raise UserError(
+            '--scheduler needs Dask: pip install "spikeloop[dask]" (or pip install "dask[distributed]")'
+        ) from None
     import spikeloop
-    from spikeloop.sweep import probe_worker
+    from spikeloop.sweep.execute import probe_worker
 
     try:
         client = Client(address, timeout=f"{timeout_s}s")
@@ -68,21 +54,33 @@ def dask_executor(address: str, *, timeout_s: float = 30.0) -> tuple[Executor, A
         versions = client.run(probe_worker)
     except Exception as exc:
         client.close()
-        raise UserError(f"Dask workers at {address} cannot run spikeloop (install it on every worker): "
-                        f"{type(exc).__name__}: {exc}") from None
+        raise UserError(
+            f"Dask workers at {address} cannot run spikeloop (install it on every worker): {type(exc).__name__}: {exc}"
+        ) from None
     odd = {w: v for w, v in versions.items() if v != spikeloop.__version__}
     if odd:
         client.close()
-        raise UserError(f"Dask workers run spikeloop {sorted(set(odd.values()))}, this client "
-                        f"{spikeloop.__version__}: results would not be comparable")
+        raise UserError(
+            f"Dask workers run spikeloop {sorted(set(odd.values()))}, this client "
+            f"{spikeloop.__version__}: results would not be comparable"
+        )
     threads = sum(client.nthreads().values())
     return client.get_executor(), client, threads
 
 
-def run(grid_file: str, out: str, *, workers: int | None = None, scheduler: str | None = None,
-        quiet: bool = False, retry_failed: bool = False, connect_timeout_s: float = 30.0):  # noqa: ANN201
+def run(
+    grid_file: str,
+    out: str,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    quiet: bool = False,
+    retry_failed: bool = False,
+    connect_timeout_s: float = 30.0,
+):  # noqa: ANN201
     """The Python face of ``spikeloop sweep --grid``: returns the :class:`SweepSummary`."""
-    from spikeloop.sweep import load_grid, run_sweep
+    from spikeloop.sweep.execute import run_sweep
+    from spikeloop.sweep.grid import load_grid
 
     grid = load_grid(grid_file)
     client = None
@@ -95,12 +93,18 @@ def run(grid_file: str, out: str, *, workers: int | None = None, scheduler: str 
         where = f"local process pool ({slots} workers)"
 
     def started(todo: int, done: int) -> None:
-        _say(quiet, f"{len(grid.tasks)} points in {grid.file}; {done} already in {out}; "
-                    f"{todo} to run on the {where}")
+        _say(quiet, f"{len(grid.tasks)} points in {grid.file}; {done} already in {out}; {todo} to run on the {where}")
 
     try:
-        summary = run_sweep(grid.tasks, out, executor, max_inflight=max(4 * slots, 8), progress=not quiet,
-                            retry_failed=retry_failed, on_start=started)
+        summary = run_sweep(
+            grid.tasks,
+            out,
+            executor,
+            max_inflight=max(4 * slots, 8),
+            progress=not quiet,
+            retry_failed=retry_failed,
+            on_start=started,
+        )
     except RuntimeError as exc:  # the output file is locked by another sweep
         raise UserError(str(exc)) from None
     finally:
@@ -114,10 +118,13 @@ def run(grid_file: str, out: str, *, workers: int | None = None, scheduler: str 
 def report(summary: Any, out: str) -> str:  # noqa: ANN401
     s = summary
     plural = "s" if s.points != 1 else ""
-    lines = [f"{s.points} point{plural}: {s.already_done} already done, {s.evaluated} evaluated, {s.failed} failed"
-             + (f", {s.not_run} not run" if s.not_run else "")
-             + f" in {s.wall_s:.1f} s"
-             + (f" ({s.points_per_s:.2f} points/s)" if s.evaluated + s.failed else "") + f" -> {out}"]
+    lines = [
+        f"{s.points} point{plural}: {s.already_done} already done, {s.evaluated} evaluated, {s.failed} failed"
+        + (f", {s.not_run} not run" if s.not_run else "")
+        + f" in {s.wall_s:.1f} s"
+        + (f" ({s.points_per_s:.2f} points/s)" if s.evaluated + s.failed else "")
+        + f" -> {out}"
+    ]
     if s.repaired:
         lines.append(f"removed {s.repaired} truncated, corrupt or duplicate line(s) from {out} before resuming")
     if s.foreign:
@@ -134,26 +141,20 @@ def report(summary: Any, out: str) -> str:  # noqa: ANN401
 
 
 def pareto(results: str, png: str | None, *, quiet: bool = False) -> str:
-    """Print text of ``spikeloop sweep --pareto``; writes the plot to ``png``."""
-    from spikeloop.sweep import pareto_fronts, plot_pareto, read_records, render_pareto
+    """Print text of ``spikeloop sweep --pareto``; writes the plot to ``png``. Failed points and points
+    with non-finite numbers are left out; a malformed ``ok`` record is an error naming the file and line."""
+    from spikeloop.sweep.pareto import pareto_fronts, plot_pareto, read_front_records, render_pareto
 
     if not Path(results).is_file():
         raise UserError(f"{results}: no such results file")
-    records, bad = read_records(results)
-    seen: set[str] = set()
-    unique = []
-    for r in records:
-        if r["point"] not in seen:
-            seen.add(r["point"])
-            unique.append(r)
-    groups = pareto_fronts(unique)
+    records, left_out, bad = read_front_records(results)
+    groups = pareto_fronts(records)
     if not groups:
         raise UserError(f"{results}: no successful points to compare")
     text = render_pareto(groups)
-    failed = sum(1 for r in unique if r.get("status") != "ok")
     notes = []
-    if failed:
-        notes.append(f"{failed} failed point(s) left out")
+    if left_out:
+        notes.append(f"{left_out} failed or non-finite point(s) left out")
     if bad:
         notes.append(f"{bad} unreadable line(s) skipped")
     if notes:
@@ -169,39 +170,65 @@ def _cmd(args: argparse.Namespace) -> int:
         if args.grid or args.scheduler or args.workers or args.retry_failed or args.out:
             raise UserError("--pareto takes only a results file and --png")
         png = args.png or str(Path(args.pareto).with_suffix("")) + "-pareto.png"
+        check_output("--png", "file", png)
         print(pareto(args.pareto, png, quiet=args.quiet))
         return 0
     if not args.grid:
         raise UserError("give --grid GRID.yaml (run a sweep) or --pareto RESULTS.jsonl (its Pareto front)")
     if args.png:
         raise UserError("--png goes with --pareto")
-    if args.workers is not None and args.workers < 1:
-        raise UserError(f"--workers: expected a positive integer, got {args.workers}")
     if args.workers and args.scheduler:
         raise UserError("--workers is for the local pool; a Dask cluster's size is set where it is started")
     out = args.out or Path(args.grid).stem + ".jsonl"
-    summary = run(args.grid, out, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet,
-                  retry_failed=args.retry_failed, connect_timeout_s=args.connect_timeout)
+    check_output("--out", "file", out)
+    summary = run(
+        args.grid,
+        out,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        quiet=args.quiet,
+        retry_failed=args.retry_failed,
+        connect_timeout_s=args.connect_timeout,
+    )
     print(report(summary, out))
     return 1 if summary.not_run else 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "sweep", help="design-space sweep over archs, overrides, networks, T and dataflows; Pareto fronts",
+        "sweep",
+        help="design-space sweep over archs, overrides, networks, T and dataflows; Pareto fronts",
         description="Evaluate every point of a grid through a local process pool (default) or a Dask cluster "
-                    "(--scheduler), one JSON line per point; rerunning resumes. --pareto prints and plots the "
-                    "energy / latency / area Pareto front of a results file.")
+        "(--scheduler), one JSON line per point; rerunning resumes. --pareto prints and plots the "
+        "energy / latency / area Pareto front of a results file.",
+    )
     p.add_argument("--grid", default=None, help="grid YAML (see archspecs/grids/example.yaml)")
-    p.add_argument("--out", default=None, help="results JSON-lines file (default: GRID-stem.jsonl here)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="local worker processes (default: the CPUs this process may use)")
-    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                   help="run on this Dask distributed scheduler instead of a local pool")
-    p.add_argument("--connect-timeout", type=float, default=30.0, metavar="S",
-                   help="with --scheduler: seconds to wait for the scheduler and a first worker (default 30)")
+    p.add_argument(
+        "--out", type=output_file, default=None, help="results JSON-lines file (default: GRID-stem.jsonl here)"
+    )
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        help="local worker processes (default: the CPUs this process may use)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="run on this Dask distributed scheduler instead of a local pool",
+    )
+    p.add_argument(
+        "--connect-timeout",
+        type=positive_float,
+        default=30.0,
+        metavar="S",
+        help="with --scheduler: seconds to wait for the scheduler and a first worker (default 30)",
+    )
     p.add_argument("--retry-failed", action="store_true", help="run points recorded as failed again")
     p.add_argument("--pareto", default=None, metavar="RESULTS.jsonl", help="print and plot the Pareto front")
-    p.add_argument("--png", default=None, help="with --pareto: plot file (default: RESULTS-pareto.png)")
+    p.add_argument(
+        "--png", type=output_file, default=None, help="with --pareto: plot file (default: RESULTS-pareto.png)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_cmd)

@@ -1,0 +1,295 @@
+"""The grid file: read, validate and expand into independent :class:`Task` s (schema in :mod:`spikeloop.sweep`)."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import archspecs
+from costmodel.arch import arch_from_dict
+from costmodel.network import network_from_data
+from costmodel.specio import Node, SpecError, load_yaml
+from mappers.dataflows import DATAFLOWS
+from spikeloop.sweep.overrides import Setter, resolve_override
+
+BEST = "best"
+IMC = "imc"  # the dataflow of every point on an in-memory-compute arch (costmodel.imc)
+OBJECTIVES = ("energy", "edp")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Point:
+    """The parameters of one sweep point, as the grid names them."""
+
+    arch: str
+    overrides: tuple[tuple[str, Any], ...]  # canonical override path -> value, in grid order
+    network: str
+    T: int
+    dataflow: str
+    objective: str | None  # mapper objective; None for the fixed heuristic dataflows
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "arch": self.arch,
+            "overrides": dict(self.overrides),
+            "network": self.network,
+            "T": self.T,
+            "dataflow": self.dataflow,
+            "objective": self.objective,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Task:
+    """One independent unit of work: a point and the data needed to evaluate it anywhere."""
+
+    key: str
+    point: Point
+    arch_data: Any
+    arch_file: str
+    network_data: Any
+    network_file: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Grid:
+    file: str
+    tasks: tuple[Task, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Net:
+    entry: str  # as the grid names it
+    data: Any
+    file: str  # as errors show it
+    digest: str
+    timesteps: tuple[int, ...]
+
+
+Override = tuple[str, list[Any], str]  # (path as written, values, grid key path for errors)
+
+
+# ---------------------------------------------------------------------------------------- point keys
+def canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def data_digest(data: Any) -> str:
+    """SHA-256 of parsed YAML data in canonical JSON form (key order and formatting do not matter)."""
+    return hashlib.sha256(canonical(data).encode()).hexdigest()
+
+
+def point_key(point: Point, arch_digest: str, network_digest: str) -> str:
+    """Stable key of a point: a hash of its parameters and of the digests of its arch and network data."""
+    blob = canonical({"params": point.params(), "arch": arch_digest, "network": network_digest})
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------------------- grid keys
+def _resolve_file(entry: str, grid_dir: Path, finder: Callable[[str], Path]) -> Path:
+    if entry.endswith((".yaml", ".yml")):
+        for cand in (grid_dir / entry, Path(entry)):
+            if cand.is_file():
+                return cand
+    return finder(entry)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(archspecs.ROOT.parent))
+    except ValueError:
+        return str(path)
+
+
+def _no_duplicates(node: Node, key: str, values: list[Any]) -> None:
+    seen: set[str] = set()
+    for v in values:
+        c = canonical(v)
+        if c in seen:
+            raise node.error(key, f"value {v!r} is listed twice")
+        seen.add(c)
+
+
+def _str_list(node: Node, key: str, default: Any = ...) -> list[str]:
+    v = node.raw(key, default)
+    if not isinstance(v, list) or not v or not all(isinstance(x, str) and x for x in v):
+        raise node.error(key, f"expected a non-empty list of names, got {v!r}")
+    _no_duplicates(node, key, v)
+    return v
+
+
+def _choices(node: Node, key: str, default: list[str], allowed: tuple[str, ...], what: str) -> list[str]:
+    values = _str_list(node, key, default)
+    for v in values:
+        if v not in allowed:
+            raise node.error(key, f"unknown {what} {v!r}; expected one of {', '.join(allowed)}")
+    return values
+
+
+def _timesteps(root: Node) -> list[int] | None:
+    t_raw = root.raw("T", None)
+    if t_raw is None:
+        return None
+    if (
+        not isinstance(t_raw, list)
+        or not t_raw
+        or not all(isinstance(t, int) and not isinstance(t, bool) and t >= 1 for t in t_raw)
+    ):
+        raise root.error("T", f"expected a non-empty list of positive integers, got {t_raw!r}")
+    _no_duplicates(root, "T", t_raw)
+    return t_raw
+
+
+def _read_overrides(node: Node, key: str) -> list[Override]:
+    ov = node.child(key, None)
+    if ov is None:
+        return []
+    out = []
+    for path in ov.keys():  # noqa: SIM118 - Node has keys() but no __iter__
+        values = ov.raw(path)
+        if not isinstance(values, list) or not values:
+            raise ov.error(path, f"expected a non-empty list of values, got {values!r}")
+        _no_duplicates(ov, path, values)
+        out.append((path, values, ov.where(path)))
+    ov.done()
+    return out
+
+
+# ---------------------------------------------------------------------------------------- archs
+def _validate_arch(data: Any, file: str) -> None:
+    """Build the arch (and, for an IMC arch, its crossbar spec and default profile) or raise SpecError."""
+    arch = arch_from_dict(data, file)
+    if arch.extra("imc") is not None:
+        from costmodel.imc import imc_spec, resolve_options
+
+        try:
+            imc_spec(arch)
+            resolve_options(arch)
+        except (ValueError, KeyError) as exc:
+            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            raise SpecError(msg if msg.startswith(file) else f"{file}: {msg}") from None
+
+
+def _resolve_overrides(base: Any, arch_file: str, overrides: list[Override]) -> list[tuple[str, Setter, list[Any]]]:
+    """Each override path checked against the arch, and each of its values validated on its own (so a
+    bad value is blamed on its own grid key)."""
+    resolved = []
+    seen: dict[str, str] = {}
+    for path, values, where in overrides:
+        try:
+            canon, setter = resolve_override(base, path)
+        except ValueError as exc:
+            raise SpecError(f"{where}: {exc} ({arch_file})") from None
+        if canon in seen:
+            raise SpecError(f"{where}: the same arch key as {seen[canon]}")
+        seen[canon] = where
+        for value in values:
+            data = copy.deepcopy(base)
+            setter(data, value)
+            try:
+                _validate_arch(data, arch_file)
+            except SpecError as exc:
+                raise SpecError(f"{where}: value {value!r}: {exc}") from None
+        resolved.append((canon, setter, values))
+    return resolved
+
+
+def _arch_combos(
+    base: Any, arch_file: str, overrides: list[Override]
+) -> Iterator[tuple[tuple[tuple[str, Any], ...], Any]]:
+    """Every combination of override values, validated: ``(canonical (path, value) pairs, arch data)``."""
+    resolved = _resolve_overrides(base, arch_file, overrides)
+    for combo in itertools.product(*(vals for _, _, vals in resolved)):
+        data = copy.deepcopy(base)
+        for (_, setter, _), value in zip(resolved, combo, strict=True):
+            setter(data, value)
+        pairs = tuple((canon, value) for (canon, _, _), value in zip(resolved, combo, strict=True))
+        try:
+            _validate_arch(data, arch_file)
+        except SpecError as exc:
+            raise SpecError(f"{arch_file} with overrides {dict(pairs)}: {exc}") from None
+        yield pairs, data
+
+
+# ---------------------------------------------------------------------------------------- the grid
+def _networks(root: Node, names: list[str], grid_dir: Path, t_values: list[int] | None) -> list[_Net]:
+    nets = []
+    for i, entry in enumerate(names):
+        try:
+            npath = _resolve_file(entry, grid_dir, archspecs.network_path)
+        except FileNotFoundError as exc:
+            raise root.error(f"networks[{i}]", str(exc)) from None
+        nfile = _shown(npath)
+        ndata = load_yaml(npath)
+        net = network_from_data(ndata, nfile)  # validate once here; workers rebuild it from the data
+        ts = tuple(t_values) if t_values is not None else (net.timesteps,)
+        nets.append(_Net(entry, ndata, nfile, data_digest(ndata), ts))
+    return nets
+
+
+def _arch_entry(root: Node, i: int, entry: Any, grid_dir: Path) -> tuple[str, list[Override], Path]:
+    """An ``archs`` entry: its name, its own overrides and its file."""
+    if isinstance(entry, str):
+        name, own = entry, []
+    else:
+        an = Node(entry, root.file, f"archs[{i}]")
+        name = an.str("arch")
+        own = _read_overrides(an, "overrides")
+        an.done()
+    try:
+        return name, own, _resolve_file(name, grid_dir, archspecs.arch_path)
+    except FileNotFoundError as exc:
+        raise root.error(f"archs[{i}]", str(exc)) from None
+
+
+def load_grid(path: str | Path) -> Grid:
+    """Read, validate and expand a grid file; errors are :class:`SpecError` naming file and key."""
+    path = Path(path)
+    root = Node(load_yaml(path), str(path))
+    archs_raw = root.raw("archs")
+    if not isinstance(archs_raw, list) or not archs_raw:
+        raise root.error("archs", f"expected a non-empty list, got {archs_raw!r}")
+    global_ov = _read_overrides(root, "overrides")
+    net_names = _str_list(root, "networks")
+    t_values = _timesteps(root)
+    flows = _choices(root, "dataflows", ["os"], (*DATAFLOWS, BEST), "dataflow")
+    objectives = _choices(root, "objectives", ["energy"], OBJECTIVES, "objective")
+    nets = _networks(root, net_names, path.parent, t_values)
+
+    tasks: list[Task] = []
+    keys: set[str] = set()
+    for i, entry in enumerate(archs_raw):
+        name, own_ov, apath = _arch_entry(root, i, entry, path.parent)
+        afile = _shown(apath)
+        base = load_yaml(apath)
+        _validate_arch(base, afile)  # the unmodified arch must load too
+        # an IMC arch (imc: section) keeps its weights in crossbars: no loop-nest dataflow, one point
+        arch_flows = [IMC] if isinstance(base, dict) and "imc" in base else flows
+        for pairs, adata in _arch_combos(base, afile, global_ov + own_ov):
+            adigest = data_digest(adata)
+            for net in nets:
+                for t, flow in itertools.product(net.timesteps, arch_flows):
+                    for obj in objectives if flow == BEST else [None]:
+                        pt = Point(arch=name, overrides=pairs, network=net.entry, T=t, dataflow=flow, objective=obj)
+                        key = point_key(pt, adigest, net.digest)
+                        if key in keys:
+                            raise root.error(f"archs[{i}]", f"point {canonical(pt.params())} is in the grid twice")
+                        keys.add(key)
+                        tasks.append(
+                            Task(
+                                key=key,
+                                point=pt,
+                                arch_data=adata,
+                                arch_file=afile,
+                                network_data=net.data,
+                                network_file=net.file,
+                            )
+                        )
+    root.done()
+    return Grid(file=str(path), tasks=tuple(tasks))
