@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from spikeloop.cli import UserError
-from spikeloop.cliargs import add_arch_network
+from spikeloop.cliargs import add_arch_network, output_dir, positive_int_list
 from spikeloop.commands.evaluate import mapper_for
 from spikeloop.compare import compare, render_markdown, write_comparison
 from spikeloop.progress import Progress
@@ -45,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "EDP, and which dataflow wins per layer and why.")
     add_arch_network(p)
     p.add_argument("--dataflows", default="os,ws,time-batched", help="comma-separated (os, ws, time-batched, best)")
-    p.add_argument("-T", default="1,2,4,8", help="comma-separated timestep counts (default 1,2,4,8)")
-    p.add_argument("--out", default=None, help="folder for compare.md/.csv/.json/.png")
+    p.add_argument("-T", type=positive_int_list, default="1,2,4,8",
+                   help="comma-separated timestep counts (default 1,2,4,8)")
+    p.add_argument("--out", type=output_dir, default=None, help="folder for compare.md/.csv/.json/.png")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_cmd)

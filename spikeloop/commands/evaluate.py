@@ -13,7 +13,7 @@ from costmodel.mapping import Invalid, load_mapping
 from costmodel.network import load_network
 from costmodel.network_eval import NetworkResult, evaluate_network
 from spikeloop.cli import UserError
-from spikeloop.cliargs import DataflowGiven, add_arch_network
+from spikeloop.cliargs import DataflowGiven, add_arch_network, json_or_file, output_file, positive_int
 from spikeloop.formatting import si, table
 
 
@@ -134,7 +134,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="energy, cycles and area of a network on an architecture",
                        description="Per-layer and total energy, cycles, area and an energy breakdown.")
     add_arch_network(p)
-    p.add_argument("-T", type=int, default=None, help="timesteps (default: the network file's)")
+    p.add_argument("-T", type=positive_int, default=None, help="timesteps (default: the network file's)")
     p.add_argument("--dataflow", default="os", action=DataflowGiven,
                    help=f"one of {', '.join(DATAFLOWS)}, best (default: os)")
     p.add_argument("--mapping", default=None, help="a mapping YAML applied to every weight layer")
@@ -144,12 +144,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="IMC archs only: charge every PE cycle (dense) or only where spikes arrive (event)")
     p.add_argument("--latency", choices=("sequential", "pipelined"), default=None,
                    help="IMC archs only: the public SpikeSim latency (sequential) or layers/timesteps pipelined")
-    p.add_argument("--lif-sharing", type=int, default=None, metavar="N",
+    p.add_argument("--lif-sharing", type=positive_int, default=None, metavar="N",
                    help="IMC archs only: C#N LIF sharing (one LIF neuron per N output channels)")
-    p.add_argument("--dt-exit", default=None, metavar="JSON",
+    p.add_argument("--dt-exit", type=json_or_file, default=None, metavar="JSON",
                    help="DT-SNN: expected cost over an exit distribution (the JSON of spikeloop accuracy "
                         "--dt-threshold H --json FILE, or {\"1\": 0.6, \"2\": 0.4}); the full-T result is printed")
-    p.add_argument("--json", default=None, help="write the result as JSON to this file")
+    p.add_argument("--json", type=output_file, default=None, help="write the result as JSON to this file")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_cmd, dataflow_given=False)
 

@@ -33,7 +33,7 @@ from costmodel.symbolic import (
 from costmodel.types import DIMS, Action, Tensor
 from costmodel.workload import Layer
 from spikeloop.cli import UserError
-from spikeloop.cliargs import DataflowGiven, add_arch_network
+from spikeloop.cliargs import DataflowGiven, add_arch_network, positive_int
 from spikeloop.formatting import table
 
 REL_TOL = 1e-9
@@ -236,7 +236,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataflow", default="os", action=DataflowGiven,
                    help=f"one of {', '.join(DATAFLOWS)} (default: os)")
     p.add_argument("--mapping", default=None, help="a mapping YAML instead of the dataflow's heuristic mapping")
-    p.add_argument("-T", type=int, default=None, help="timesteps (default: the network file's)")
+    p.add_argument("-T", type=positive_int, default=None, help="timesteps (default: the network file's)")
     p.set_defaults(func=_cmd, dataflow_given=False)
 
 

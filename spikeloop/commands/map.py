@@ -14,7 +14,7 @@ from mappers.mapping_io import FORMATS, dump
 from mappers.mapspace import build_mapspace, describe, load_constraints
 from mappers.search import METHODS, SearchResult, constraints_for, search
 from spikeloop.cli import UserError
-from spikeloop.cliargs import add_arch_network
+from spikeloop.cliargs import add_arch_network, nonneg_int, output_file, positive_float, positive_int
 from spikeloop.formatting import si, table
 
 
@@ -89,12 +89,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--objective", default="energy", choices=("energy", "edp"))
     p.add_argument("--dataflow", default=None, help=f"constrain to a dataflow: {', '.join(DATAFLOWS)} (default: free)")
     p.add_argument("--constraints", default=None, help="a constraints YAML (fixed factors, orders, keep/bypass)")
-    p.add_argument("--time-limit", type=float, default=None, help="seconds (cpsat default 30, random 10)")
-    p.add_argument("-T", type=int, default=None, help="timesteps (default: the network file's)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=2, help="CP-SAT worker threads")
-    p.add_argument("--json", default=None, help="write the result as JSON to this file")
-    p.add_argument("--out", default=None, help="write the best mapping to this file")
+    p.add_argument("--time-limit", type=positive_float, default=None, help="seconds (cpsat default 30, random 10)")
+    p.add_argument("-T", type=positive_int, default=None, help="timesteps (default: the network file's)")
+    p.add_argument("--seed", type=nonneg_int, default=0)
+    p.add_argument("--workers", type=positive_int, default=2, help="CP-SAT worker threads")
+    p.add_argument("--json", type=output_file, default=None, help="write the result as JSON to this file")
+    p.add_argument("--out", type=output_file, default=None, help="write the best mapping to this file")
     p.add_argument("--format", default="yaml", choices=FORMATS, help="format of --out (default: yaml)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd)

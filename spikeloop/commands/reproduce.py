@@ -16,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 
+from spikeloop.cliargs import output_dir, output_file
 from spikeloop.formatting import table
 from spikeloop.rows import Row
 
@@ -114,8 +115,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Reproduce the paper's numbers: each row gives the paper's value, ours, "
                                    "their ratio and why they differ.")
     p.add_argument("which", nargs="?", default="all", choices=CHOICES, help="which experiment (default: all)")
-    p.add_argument("--json", default=None, help="write the rows as a JSON list to this file")
-    p.add_argument("--out", default="spikeloop-report",
+    p.add_argument("--json", type=output_file, default=None, help="write the rows as a JSON list to this file")
+    p.add_argument("--out", type=output_dir, default="spikeloop-report",
                    help="report folder: report.md, rows.json, rows.csv, PNG figures (default: spikeloop-report)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_cmd)
