@@ -33,8 +33,9 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from costmodel.arch import Arch, load_arch  # noqa: E402
-from costmodel.counts import NestStructure  # noqa: E402
-from costmodel.dataflows import dataflow, heuristic_mapping  # noqa: E402
+from costmodel.analysis import NestView  # noqa: E402
+from mappers.dataflows import dataflow  # noqa: E402
+from mappers.heuristic import heuristic_mapping  # noqa: E402
 from costmodel.evaluate import evaluate, evaluate_batch, nest_of  # noqa: E402
 from costmodel.mapping import Invalid, LevelMapping, Loop, Mapping  # noqa: E402
 from costmodel.network import load_network  # noqa: E402
@@ -52,29 +53,28 @@ def _ordered_factorizations(n: int, k: int) -> list[tuple[int, ...]]:
     return [(d, *rest) for d in range(1, n + 1) if n % d == 0 for rest in _ordered_factorizations(n // d, k - 1)]
 
 
-def random_factors(arch: Arch, layer: Layer, structure: NestStructure, axes: list[str | None], m: int,
-                   rng: np.random.Generator) -> np.ndarray:
-    """(m, J) random legal bounds for ``structure``: products per dim = the layer's, spatial fits."""
-    out = np.ones((m, len(structure.dim)), dtype=np.int64)
+def random_factors(arch: Arch, layer: Layer, view: NestView, m: int, rng: np.random.Generator) -> np.ndarray:
+    """(m, J) random legal bounds for ``view``: products per dim = the layer's, spatial fits."""
+    pos = view.positions
+    out = np.ones((m, len(pos)), dtype=np.int64)
     for d in DIMS:
-        cols = [j for j, x in enumerate(structure.dim) if x is d]
+        cols = [j for j, p in enumerate(pos) if p.dim is d]
         if not cols:
             continue
         choices = np.array(_ordered_factorizations(layer.bound(d), len(cols)), dtype=np.int64)
         for c, j in enumerate(cols):  # a spatial loop alone cannot exceed its axis
-            if structure.spatial[j]:
-                fo = arch.levels[structure.level[j]].fanout
-                choices = choices[choices[:, c] <= (fo.x if axes[j] == "x" else fo.y)]
+            axis = pos[j].axis
+            if axis is not None:
+                choices = choices[choices[:, c] <= arch.levels[pos[j].level].fanout.along(axis)]
         out[:, cols] = choices[rng.integers(0, len(choices), size=m)]
     # spatial loops sharing one axis of one level: keep rows whose product fits, refill the rest
-    groups: dict[tuple[int, str | None], list[int]] = {}
-    for j, (lv, s) in enumerate(zip(structure.level, structure.spatial, strict=True)):
-        if s:
-            groups.setdefault((lv, axes[j]), []).append(j)
+    groups: dict[tuple, list[int]] = {}
+    for j, p in enumerate(pos):
+        if p.axis is not None:
+            groups.setdefault((p.level, p.axis), []).append(j)
     ok = np.ones(m, dtype=bool)
     for (lv, ax), cols in groups.items():
-        fo = arch.levels[lv].fanout
-        ok &= np.prod(out[:, cols], axis=1) <= (fo.x if ax == "x" else fo.y)
+        ok &= np.prod(out[:, cols], axis=1) <= arch.levels[lv].fanout.along(ax)
     if not ok.all():
         good = out[ok]
         out[~ok] = good[rng.integers(0, len(good), size=int((~ok).sum()))]
@@ -120,12 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(template, Invalid):
         raise SystemExit(f"no {args.dataflow} mapping for {args.layer}: {template}")
     structure, _ = nest_of(arch, template)
-    axes = [lp.axis if lp.spatial else None for _, lp in template.loops()]
     rng = np.random.default_rng(args.seed)
     sizes = [int(s) for s in args.sizes.split(",")]
     dims = " ".join(f"{d.value}={layer.bound(d)}" for d in DIMS)
     print(f"# evaluation throughput: {args.network}/{layer.name} ({dims}) on {arch.name}, "
-          f"{args.dataflow} structure ({len(structure.dim)} loops), 1 thread\n")
+          f"{args.dataflow} structure ({len(structure.positions)} loops), 1 thread\n")
 
     t0 = time.perf_counter()
     lamb = LambdifiedBatch(arch, layer, structure)
@@ -134,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     batches = {}
     for m in sizes:
-        f = random_factors(arch, layer, structure, axes, m, rng)
+        f = random_factors(arch, layer, structure, m, rng)
         batches[m] = f
         res = evaluate_batch(arch, layer, structure, f)
         rate = _best_rate(lambda f=f: evaluate_batch(arch, layer, structure, f), m, args.repeats)

@@ -51,9 +51,7 @@ from typing import Any
 
 import archspecs
 from costmodel.specio import Node, SpecError, load_yaml
-from costmodel.types import TENSORS, Action, Tensor
-
-GRANULARITIES = ("packed", "element")
+from costmodel.types import TENSORS, Action, Axis, Granularity, Tensor
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,6 +64,10 @@ class Fanout:
     def size(self) -> int:
         return self.x * self.y
 
+    def along(self, axis: Axis) -> int:
+        """Instances along one mesh axis."""
+        return self.x if axis is Axis.X else self.y
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Level:
@@ -76,7 +78,7 @@ class Level:
     read_bandwidth_bits_per_cycle: float | None
     write_bandwidth_bits_per_cycle: float | None
     energy_pj: tuple[tuple[Action, float], ...]  # per word: READ, WRITE, UPDATE
-    access_granularity: str = "packed"
+    access_granularity: Granularity = Granularity.PACKED
     tensor_capacity_bits: tuple[tuple[Tensor, int], ...] = ()
     static_pj_per_cycle: float = 0.0
     area_um2: float = 0.0
@@ -89,8 +91,6 @@ class Level:
             raise ValueError(f"level {self.name}: word_bits must be >= 1, got {self.word_bits}")
         if self.capacity_bits is not None and self.capacity_bits < 1:
             raise ValueError(f"level {self.name}: capacity_bits must be positive, got {self.capacity_bits}")
-        if self.access_granularity not in GRANULARITIES:
-            raise ValueError(f"level {self.name}: access_granularity must be one of {GRANULARITIES}")
 
     def energy(self, action: Action) -> float:
         for a, e in self.energy_pj:
@@ -159,6 +159,17 @@ class Arch:
         return math.prod(lv.fanout.size for lv in self.levels)
 
     @property
+    def systolic_level(self) -> int | None:
+        """Index of the level whose fanout is systolic (fill/drain skew), or None."""
+        return next((i for i, lv in enumerate(self.levels) if lv.fanout.systolic), None)
+
+    @property
+    def array_level(self) -> int:
+        """Index of the level whose fanout is the PE array: the largest fanout (outermost on ties)."""
+        sizes = [lv.fanout.size for lv in self.levels]
+        return sizes.index(max(sizes))
+
+    @property
     def lif_units(self) -> int:
         c = self.compute
         return max(1, math.ceil(self.pes * c.lif_units_per_pe / c.lif_sharing))
@@ -215,9 +226,7 @@ def _level(node: Node) -> Level:
     assert fo is not None
     fanout = Fanout(x=fo.int("x", 1), y=fo.int("y", 1), systolic=fo.bool("systolic", False))
     fo.done()
-    gran = node.str("access_granularity", "packed")
-    if gran not in GRANULARITIES:
-        raise node.error("access_granularity", f"expected one of {', '.join(GRANULARITIES)}, got {gran!r}")
+    gran = node.enum("access_granularity", Granularity, Granularity.PACKED)
     gated = frozenset(node.enum_list("spike_gated", Tensor, []))
     level = Level(
         name=name,

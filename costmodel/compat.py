@@ -36,14 +36,11 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any
 
-import numpy as np
-
-from costmodel import energy as eq
 from costmodel.arch import Arch
 from costmodel.cost import Cost, Key
-from costmodel.evaluate import arch_area_um2, bits_of
 from costmodel.network_eval import LayerResult, NetworkResult
-from costmodel.types import Action, Dim, LayerKind, Tensor
+from costmodel.pricing import actions_per_element, arch_area_um2, bits_of
+from costmodel.types import Action, Dim, Granularity, LayerKind, Tensor
 from costmodel.workload import Layer, Network
 
 DRAM_IFMAP_MODELS = ("band", "once")
@@ -315,14 +312,14 @@ def layer_cost(arch: Arch, layer: Layer, opt: SataCompatOptions | None = None) -
     energy: dict[Key, float] = {}
     counts: dict[Key, float] = {}
     for (lv, tensor, action), n in elements.items():
-        w = float(eq.words(np.float64(n), bits_of(layer, tensor), lv.word_bits, opt.access_granularity))
+        w = n * float(actions_per_element(bits_of(layer, tensor), lv.word_bits, Granularity(opt.access_granularity)))
         key = Key(lv.name, tensor, action)
         counts[key] = w
         energy[key] = w * lv.energy(action)
     synops = synaptic_ops(layer, opt)
     lif = lif_updates(layer, opt)
     c = arch.compute
-    spad_words = float(eq.words(np.float64(synops), layer.weight_bits, spad.word_bits, "packed"))
+    spad_words = synops * float(actions_per_element(layer.weight_bits, spad.word_bits, Granularity.PACKED))
     for key, n, e in (
         (Key("compute", None, Action.AC), synops, c.ac_pj),
         (Key(spad.name, Tensor.W, Action.READ), spad_words, spad.energy(Action.READ)),

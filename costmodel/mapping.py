@@ -28,27 +28,32 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from costmodel.specio import Node, SpecError, load_yaml
-from costmodel.types import DIMS, Dim, Tensor
+from costmodel.types import DIMS, Axis, Dim, Tensor
 
 
 @dataclass(frozen=True, slots=True)
 class Loop:
+    """One loop: ``bound`` iterations of ``dim``; spatial loops run on axis ``axis`` of the level's fanout."""
+
     dim: Dim
     bound: int
     spatial: bool = False
-    axis: str = "x"  # for spatial loops: "x" or "y" of the fanout mesh
+    axis: Axis = Axis.X
 
     def __post_init__(self) -> None:
-        if self.bound < 1:
-            raise ValueError(f"loop {self.dim.value}: bound must be >= 1, got {self.bound}")
-        if self.axis not in ("x", "y"):
-            raise ValueError(f"loop {self.dim.value}: axis must be x or y, got {self.axis!r}")
+        if not isinstance(self.dim, Dim):
+            raise TypeError(f"loop: dim must be a Dim, got {self.dim!r}")
+        if isinstance(self.bound, bool) or not isinstance(self.bound, int) or self.bound < 1:
+            raise ValueError(f"loop {self.dim.value}: bound must be a positive integer, got {self.bound!r}")
+        if not isinstance(self.axis, Axis):
+            object.__setattr__(self, "axis", Axis(self.axis))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,6 +95,17 @@ class Mapping:
         return "none (T = 1)"
 
 
+class InvalidKind(StrEnum):
+    """Why a mapping is invalid: its factors, a fanout, a bypass choice, a capacity, or anything else."""
+
+    FACTORS = "factors"
+    FANOUT = "fanout"
+    BYPASS = "bypass"
+    CAPACITY = "capacity"
+    RESIDENT = "resident"
+    OTHER = "invalid"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Invalid:
     """Why a mapping cannot run: a value, not an exception. ``level`` names the arch level."""
@@ -97,7 +113,7 @@ class Invalid:
     reason: str
     level: str = ""
     tensor: Tensor | None = None
-    kind: str = "invalid"  # factors | fanout | capacity | bypass
+    kind: InvalidKind = InvalidKind.OTHER
 
     def __str__(self) -> str:
         parts = [p for p in (self.level, self.tensor.value if self.tensor else "") if p]
@@ -128,7 +144,7 @@ def _loops(node: Node, key: str, *, spatial: bool) -> tuple[Loop, ...]:
         axis = item[2] if spatial and len(item) == n else "x"
         if axis not in ("x", "y"):
             raise node.error(where, f"axis must be x or y, got {axis!r}")
-        out.append(Loop(dim, bound, spatial, axis))
+        out.append(Loop(dim, bound, spatial, Axis(axis)))
     return tuple(out)
 
 
@@ -165,7 +181,7 @@ def mapping_to_dict(mapping: Mapping, level_names: list[str]) -> dict[str, Any]:
         if lv.temporal:
             d["temporal"] = [[lp.dim.value, lp.bound] for lp in lv.temporal]
         if lv.spatial:
-            d["spatial"] = [[lp.dim.value, lp.bound, lp.axis] for lp in lv.spatial]
+            d["spatial"] = [[lp.dim.value, lp.bound, lp.axis.value] for lp in lv.spatial]
         if lv.bypass:
             d["bypass"] = sorted(t.value for t in lv.bypass)
         out.append(d)

@@ -13,13 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from costmodel import energy as eq
 from costmodel.arch import Arch
 from costmodel.cost import Cost, Key
-from costmodel.evaluate import arch_area_um2, evaluate
+from costmodel.evaluate import evaluate
 from costmodel.mapping import Invalid, Mapping, mapping_to_dict
+from costmodel.pricing import actions_per_element, arch_area_um2
 from costmodel.types import Action, Dim, LayerKind, Tensor
 from costmodel.workload import Layer, Network
 
@@ -91,8 +89,9 @@ def weightless_cost(arch: Arch, layer: Layer) -> Cost:
     operands = 2 if layer.kind is LayerKind.ADD else 1
     in_elems = float(t * n * layer.bound(Dim.C) * layer.in_h * layer.in_w * operands)
     out_elems = float(layer.neurons * t)
-    r_words = float(eq.words(np.float64(in_elems), 1, top.word_bits, top.access_granularity))
-    w_words = float(eq.words(np.float64(out_elems), 1, top.word_bits, top.access_granularity))
+    per_spike = float(actions_per_element(1, top.word_bits, top.access_granularity))
+    r_words = in_elems * per_spike
+    w_words = out_elems * per_spike
     accs = float(layer.macs) * layer.mean_spike_density * operands
     energy = {
         Key(top.name, Tensor.I, Action.READ): r_words * top.energy(Action.READ),

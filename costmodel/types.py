@@ -82,6 +82,14 @@ class Action(StrEnum):
     STATIC = "static"  # leakage or ungated (every-cycle) clocking
 
 
+class Granularity(StrEnum):
+    """How a level counts storage accesses: ``packed`` words (elements x bits / word bits) or one access per
+    ``element`` whatever its width."""
+
+    PACKED = "packed"
+    ELEMENT = "element"
+
+
 class LayerKind(StrEnum):
     CONV = "conv"
     LINEAR = "linear"
@@ -92,3 +100,13 @@ class LayerKind(StrEnum):
 class PoolKind(StrEnum):
     AVG = "avg"
     MAX = "max"
+
+
+class Axis(StrEnum):
+    """The two axes of a fanout mesh (a level's instances of the next level, or compute units)."""
+
+    X = "x"
+    Y = "y"
+
+
+AXES: tuple[Axis, ...] = tuple(Axis)

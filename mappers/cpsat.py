@@ -1,4 +1,8 @@
-"""OR-Tools CP-SAT mapper: an exact integer model of the mapspace and of the cost form.
+"""OR-Tools CP-SAT mapper: an exact integer model of the mapspace and of the layer's cost form.
+
+The cost form is :attr:`mappers.mapspace.MapSpace.form`: the one loop-nest analysis
+(:func:`costmodel.analysis.analyze`) of the *open* nest (one loop per slot, order and bypass undecided), priced by
+:func:`costmodel.pricing.price`. This module encodes that form; it states no count and no energy itself.
 
 Variables (containers on :class:`_Vars`):
 
@@ -8,22 +12,22 @@ Variables (containers on :class:`_Vars`):
 * ``before[level][(a, b)]``: dim a's loop is outside dim b's at that level (a strict total order:
   antisymmetric by construction, transitive by constraints), for the levels whose order matters.
 * ``keep[level][tensor]``: the tensor is kept (not bypassed) at the level.
-* ``refetch[r]``: a loop irrelevant to a tensor refetches its tile below (the cost form's
-  :class:`~costmodel.coefficients.Refetch`): implied by (ordered inside and live) for each relevant
-  loop of the same level, and by liveness of relevant loops of the levels in between. Costs only
-  grow with these booleans, so at an optimum they equal the exact condition.
+* ``refetch[r]``: the form's :class:`~costmodel.analysis.Refetch` condition (an irrelevant loop counts in a
+  tile's residencies): implied by the liveness of each relevant loop known to be inside it, and by (ordered
+  inside and live) for each relevant loop of the same level. Costs only grow with these booleans, so at an
+  optimum they equal the exact condition.
 
-Every quantity of :func:`costmodel.coefficients.cost_form` is a product of factors: its value is
-an ``element`` over a table indexed by its per-prime exponent sums (exact integers), times the
-sliding-window extents (tables over the exponents of the P and R products) through
-``add_multiplication_equality``, and it is zero unless its keep/bypass condition holds. Fanout and
-capacity are exact integer constraints over the same values. Energy is linear in the quantities
-plus static power x cycles, cycles = max(compute, LIF, bus) is an integer variable bounded below by
-each of them (exact at the optimum because the objective grows with it). Coefficients are turned
-into integers with one common rational scale (exact when every coefficient is a decimal with few
-digits, which spec numbers are); if the scale or EDP's product would overflow 64 bits the
-objective is rounded and the result says so in ``notes`` (it is then optimal for the rounded
-objective, and the reported Cost is always costmodel's evaluation of the returned mapping).
+Every quantity of the form is a product of factors: its value is an ``element`` over a table indexed by its
+per-prime exponent sums (exact integers), times the sliding-window extents (tables over the exponents of the P
+and R products, :func:`costmodel.analysis.window_extent`) through ``add_multiplication_equality``, and it is zero
+unless its presence (keep/bypass) condition holds; a quantity that spans every loop of its dims is the constant
+product of their bounds. Fanout and capacity are exact integer constraints over the same values. Energy is
+linear in the quantities plus static power x cycles, cycles = max(compute, LIF, bus) is an integer variable
+bounded below by each of them (exact at the optimum because the objective grows with it). Coefficients are turned
+into integers with one common rational scale (exact when every coefficient is a decimal with few digits, which
+spec numbers are); if the scale or EDP's product would overflow 64 bits the objective is rounded and the result
+says so in ``notes`` (it is then optimal for the rounded objective, and the reported Cost is always costmodel's
+evaluation of the returned mapping).
 """
 
 from __future__ import annotations
@@ -37,10 +41,11 @@ from fractions import Fraction
 
 from ortools.sat.python import cp_model
 
-from costmodel.coefficients import CostForm, Quantity, Refetch, Slot, Window, cost_form
-from costmodel.dataflows import TPlacement
-from costmodel.types import DIMS, OP_SPACE, RELEVANT, Dim, Tensor
-from mappers.mapspace import MapSpace, prime_factors
+from costmodel.analysis import Quantity, Refetch, Window, window_extent
+from costmodel.pricing import CostForm
+from costmodel.types import DIMS, Axis, Dim, Tensor
+from mappers.dataflows import TPlacement
+from mappers.mapspace import MapSpace, Slot, prime_factors
 from mappers.search import Deadline, Objective, SearchResult, Status, TopK, finish, progress
 
 INT_LIMIT = 2**62
@@ -99,6 +104,7 @@ class _Model:
         self.inst = inst
         self.space = inst.space
         self.form = inst.form
+        self.slots: tuple[Slot, ...] = inst.form.analysis.view.positions
         self.m = cp_model.CpModel()
         self.v = _Vars()
         self.primes: dict[Dim, dict[int, int]] = {d: prime_factors(self.space.layer.bound(d)) for d in DIMS}
@@ -116,7 +122,7 @@ class _Model:
             for p, total in self.primes[d].items():
                 vs = []
                 for s in slots:
-                    x = self.m.new_int_var(0, total, f"e_{s.level}{s.kind}{d.value}_{p}")
+                    x = self.m.new_int_var(0, total, f"e_{s.level}{s.axis or 't'}{d.value}_{p}")
                     self.v.e.setdefault(s, {})[p] = x
                     vs.append(x)
                     if s in fixed:
@@ -124,7 +130,7 @@ class _Model:
                 self.m.add(sum(vs) == total)
             for s in slots:
                 self.v.e.setdefault(s, {})
-                if s.spatial and any(fs.level == s.level and fs.kind == s.kind for fs in fixed) and s not in fixed:
+                if s.spatial and any(fs.level == s.level and fs.axis == s.axis for fs in fixed) and s not in fixed:
                     for x in self.v.e[s].values():
                         self.m.add(x == 0)
             for s in slots:
@@ -169,15 +175,14 @@ class _Model:
         return target
 
     def _add_fanout(self) -> None:
-        groups: dict[tuple[int, str], list[Slot]] = {}
+        groups: dict[tuple[int, Axis], list[Slot]] = {}
         for s in self.space.slots:
-            if s.spatial:
-                groups.setdefault((s.level, s.kind), []).append(s)
-        for (lv, kind), slots in groups.items():
-            fo = self.space.arch.levels[lv].fanout
-            limit = fo.x if kind == "x" else fo.y
+            if s.spatial and s.axis is not None:
+                groups.setdefault((s.level, s.axis), []).append(s)
+        for (lv, axis), slots in groups.items():
+            limit = self.space.arch.levels[lv].fanout.along(axis)
             exps = self._exp_sum(tuple(slots))
-            self._element(exps, lambda ev: math.prod(p**k for p, k in ev.items()), f"fanout_{lv}{kind}", ub=limit)
+            self._element(exps, lambda ev: math.prod(p**k for p, k in ev.items()), f"fanout_{lv}{axis}", ub=limit)
 
     def _add_order(self) -> None:
         sp = self.space
@@ -211,34 +216,36 @@ class _Model:
 
     # ---------------------------------------------------------------- quantities
     def _refetch(self, r: Refetch):  # noqa: ANN202
+        """The form's refetch condition: some relevant loop inside the loop is live (known inside, or of the same
+        level and ordered inside by the search)."""
         if r in self.v.refetch:
             return self.v.refetch[r]
-        x = self.m.new_bool_var(f"refetch_{r.tensor.value}{r.child}_{r.slot.level}{r.slot.dim.value}")
-        rel = RELEVANT[r.tensor] & OP_SPACE[r.tensor]
-        lvl = r.slot.level
-        for s, live in self.v.live.items():
-            if s.dim not in rel:
-                continue
-            if lvl < s.level < r.child:
-                self.m.add_implication(live, x)
-            elif s.level == lvl and lvl in self.v.before:
-                self.m.add_bool_or([_neg(self.v.before[lvl][(r.slot.dim, s.dim)]), live.Not(), x])
+        loop = self.slots[r.position]
+        x = self.m.new_bool_var(f"refetch_{r.position}_{len(self.v.refetch)}")
+        for k in r.inside:
+            self.m.add_implication(self.v.live[self.slots[k]], x)
+        for k in r.same_level:
+            inner = self.slots[k]
+            if loop.level in self.v.before:
+                self.m.add_bool_or([_neg(self.v.before[loop.level][(loop.dim, inner.dim)]),
+                                    self.v.live[inner].Not(), x])
         self.v.refetch[r] = x
         return x
 
     def _condition(self, q: Quantity):  # noqa: ANN202
         """True, False, or a BoolVar equal to the quantity's keep/bypass condition."""
-        lits = []
-        if q.tensor is None:
+        pres = q.presence
+        if pres is None:
             return True
-        for lv in q.kept:
-            k = self.v.keep.get((lv, q.tensor), False)
+        lits = []
+        for lv in pres.kept:
+            k = self.v.keep.get((lv, pres.tensor), False)
             if k is False:
                 return False
             if k is not True:
                 lits.append(k)
-        for lv in q.bypassed:
-            k = self.v.keep.get((lv, q.tensor), False)
+        for lv in pres.bypassed:
+            k = self.v.keep.get((lv, pres.tensor), False)
             if k is True:
                 return False
             if k is not False:
@@ -247,21 +254,21 @@ class _Model:
             return True
         if len(lits) == 1:
             return lits[0]
-        a = self.m.new_bool_var(f"cond_{q.name}")
+        a = self.m.new_bool_var(f"cond_{len(self.v.qvalue)}")
         self.m.add_bool_and(lits).only_enforce_if(a)
         self.m.add_bool_or([_neg(x) for x in lits] + [a])
         return a
 
     def _window(self, w: Window, name: str):  # noqa: ANN202
-        pe = self._exp_sum(w.p_slots)
-        re_ = self._exp_sum(w.r_slots)
+        pe = self._exp_sum(tuple(self.slots[j] for j in w.p))
+        re_ = self._exp_sum(tuple(self.slots[j] for j in w.r))
         both = {("p", p): v for p, v in pe.items()} | {("r", p): v for p, v in re_.items()}
         keys = sorted(both, key=str)
 
         def fn(ev: dict) -> int:
             pv = math.prod(p**k for (side, p), k in ev.items() if side == "p")
             rv = math.prod(p**k for (side, p), k in ev.items() if side == "r")
-            return (pv - 1) * w.stride + rv if rv >= w.stride else pv * rv
+            return window_extent(pv, rv, w.stride)
 
         if not keys:
             return fn({})
@@ -276,28 +283,45 @@ class _Model:
         self.m.add_element(index, table, target)
         return target
 
+    def constant(self, q: Quantity) -> int | None:
+        """The value of a quantity that spans every loop of its dims (e.g. MACs, LIF updates): the product of
+        those dims' bounds; None if it depends on the mapping."""
+        if q.refetch or q.windows or q.presence is not None:
+            return None
+        dims = {self.slots[j].dim for j in q.factors}
+        every = {j for d in dims for j in self.space.slots_of[d]}
+        if every != set(q.factors):
+            return None
+        return q.scale * math.prod(self.space.layer.bound(d) for d in dims)
+
+    def _monomial(self, qi: int, q: Quantity):  # noqa: ANN202
+        """scale x prod(factors) x prod(refetch factors): one element table over the exponent sums."""
+        exps = {p: (list(t), 0) for p, (t, _) in self._exp_sum(tuple(self.slots[j] for j in q.factors)).items()}
+        for r in q.refetch:
+            rf = self._refetch(r)
+            loop = self.slots[r.position]
+            for p, x in self.v.e[loop].items():
+                z = self.m.new_int_var(0, self.primes[loop.dim][p], f"z_{qi}_{loop.dim.value}{p}")
+                self.m.add(z == x).only_enforce_if(rf)
+                self.m.add(z == 0).only_enforce_if(rf.Not())
+                exps.setdefault(p, ([], 0))[0].append(z)
+        dims_in = {self.slots[j].dim for j in q.factors} | {self.slots[r.position].dim for r in q.refetch}
+        # a dim contributes at most its bound's exponent in total (its slots are disjoint factors)
+        exps = {p: (t, sum(self.primes[d].get(p, 0) for d in dims_in)) for p, (t, _) in exps.items()}
+        return self._element(exps, lambda ev: q.scale * math.prod(p**k for p, k in ev.items()), f"q{qi}")
+
     def _quantity(self, qi: int):  # noqa: ANN202
         """The (possibly conditional) value of quantity qi: an int constant or an IntVar."""
         if qi in self.v.qvalue:
             return self.v.qvalue[qi]
         q = self.form.quantities[qi]
+        const = self.constant(q)
         cond = self._condition(q)
-        if cond is False:
-            self.v.qvalue[qi], self.v.qub[qi] = 0, 0
-            return 0
-        exps = {p: (list(t), 0) for p, (t, _) in self._exp_sum(q.factors).items()}
-        for r in q.refetch:
-            rf = self._refetch(r)
-            for p, x in self.v.e[r.slot].items():
-                z = self.m.new_int_var(0, self.primes[r.slot.dim][p], f"z_{qi}_{r.slot.dim.value}{p}")
-                self.m.add(z == x).only_enforce_if(rf)
-                self.m.add(z == 0).only_enforce_if(rf.Not())
-                exps.setdefault(p, ([], 0))[0].append(z)
-        dims_in = {s.dim for s in q.factors} | {r.slot.dim for r in q.refetch}
-        exps = {p: (t, sum(self.primes[d].get(p, 0) for d in dims_in)) for p, (t, _) in exps.items()}
-        # a dim contributes at most its bound's exponent in total (its slots are disjoint factors)
-        mono = self._element(exps, lambda ev: q.scale * math.prod(p**k for p, k in ev.items()), f"q{qi}")
-        parts = [mono] + [self._window(w, f"q{qi}_w{i}") for i, w in enumerate(q.windows)]
+        if const is not None or cond is False:
+            value = 0 if cond is False else const
+            self.v.qvalue[qi], self.v.qub[qi] = value, value
+            return value
+        parts = [self._monomial(qi, q)] + [self._window(w, f"q{qi}_w{i}") for i, w in enumerate(q.windows)]
         consts = [x for x in parts if isinstance(x, int)]
         varsv = [x for x in parts if not isinstance(x, int)]
         c = math.prod(consts)
@@ -314,54 +338,66 @@ class _Model:
                 self.m.add(value == c * prod)
         if cond is not True:
             y = self.m.new_int_var(0, ub, f"y{qi}")
-            if isinstance(value, int):
-                self.m.add(y == value).only_enforce_if(cond)
-            else:
-                self.m.add(y == value).only_enforce_if(cond)
+            self.m.add(y == value).only_enforce_if(cond)
             self.m.add(y == 0).only_enforce_if(cond.Not())
             value = y
         self.v.qvalue[qi], self.v.qub[qi] = value, ub
         return value
 
     def _add_capacity(self) -> None:
-        form = self.form
-        for li, cap in enumerate(form.capacity_bits):
-            uses = [u for u in form.tiles if u.level == li]
-            for t, tcap in form.tensor_capacity_bits[li]:
-                for u in uses:
-                    if u.tensor is t:
-                        self.m.add(u.bits * self._quantity(u.q) <= tcap)
-            if cap is not None and uses:
-                self.m.add(sum(u.bits * self._quantity(u.q) for u in uses) <= cap)
+        for cap in self.form.capacities:
+            if cap.uses:
+                self.m.add(sum(bits * self._quantity(q) for q, bits in cap.uses) <= cap.limit_bits)
 
     # ---------------------------------------------------------------- objective
-    def _cycles_var(self, scale_c: int):  # noqa: ANN202
-        """Scaled cycles Cs = scale_c x max(compute, LIF, buses) (>= each; tight at the optimum)."""
-        form = self.form
-        outer = self._element(self._exp_sum(form.temporal_outer), lambda ev: math.prod(p**k for p, k in ev.items()),
-                              "compute_outer")
-        if form.systolic_skew is None:
+    def _product(self, q: int, name: str):  # noqa: ANN202
+        quantity = self.form.quantities[q]
+        const = self.constant(quantity)
+        if const is not None:
+            return const
+        return self._element(self._exp_sum(tuple(self.slots[j] for j in quantity.factors)),
+                             lambda ev: math.prod(p**k for p, k in ev.items()), name)
+
+    def _compute_cycles(self):  # noqa: ANN202
+        """Compute cycles (with the systolic skew) and their upper bound."""
+        cm = self.form.cycles
+        outer = self._product(cm.outer, "compute_outer")
+        if cm.inner is None:
             compute, cub = outer, _ub(outer)
             if self.cycles_cap is not None and cub > self.cycles_cap:
                 self.m.add(outer <= self.cycles_cap)
                 cub = self.cycles_cap
-        else:
-            inner = self._element(self._exp_sum(form.temporal_inner),
-                                  lambda ev: math.prod(p**k for p, k in ev.items()), "compute_inner")
-            # outer x inner <= MACs (disjoint temporal factors), so compute <= MACs x (1 + skew)
-            cub = min(_ub(outer) * (_ub(inner) + form.systolic_skew),
-                      self.space.layer.macs * (1 + form.systolic_skew))
-            if self.cycles_cap is not None:
-                cub = min(cub, self.cycles_cap)
-            compute = self.m.new_int_var(0, cub, "compute_cycles")
-            inner_sk = self.m.new_int_var(0, _ub(inner) + form.systolic_skew, "inner_skew")
-            self.m.add(inner_sk == inner + form.systolic_skew)
-            self.m.add_multiplication_equality(compute, [_as_var(self.m, outer), inner_sk])
-        lif = Fraction(form.lif_cycles).limit_denominator(10**6)
+            return compute, cub
+        inner = self._product(cm.inner, "compute_inner")
+        # outer x inner <= MACs (disjoint temporal factors), so compute <= MACs x (1 + skew)
+        cub = min(_ub(outer) * (_ub(inner) + cm.skew), self.space.layer.macs * (1 + cm.skew))
+        if self.cycles_cap is not None:
+            cub = min(cub, self.cycles_cap)
+        compute = self.m.new_int_var(0, cub, "compute_cycles")
+        inner_sk = self.m.new_int_var(0, _ub(inner) + cm.skew, "inner_skew")
+        self.m.add(inner_sk == inner + cm.skew)
+        self.m.add_multiplication_equality(compute, [_as_var(self.m, outer), inner_sk])
+        return compute, cub
+
+    def lif_cycles(self) -> float:
+        cm = self.form.cycles
+        return float(self.constant(self.form.quantities[cm.lif]) or 0) * cm.cycles_per_lif_op
+
+    def _bus_coefs(self) -> dict[str, dict[int, float]]:
+        out: dict[str, dict[int, float]] = {}
+        for b in self.form.buses:
+            d = out.setdefault(b.bus, {})
+            d[b.q] = d.get(b.q, 0.0) + b.cycles_per_unit
+        return out
+
+    def _cycles_var(self, scale_c: int):  # noqa: ANN202
+        """Scaled cycles Cs = scale_c x max(compute, LIF, buses) (>= each; tight at the optimum)."""
+        compute, cub = self._compute_cycles()
+        lif = Fraction(self.lif_cycles()).limit_denominator(10**6)
         bus_terms = []
         ub = scale_c * max(cub, math.ceil(lif))
-        for _name, coefs in form.buses:
-            terms = [(int(Fraction(c).limit_denominator(10**6) * scale_c), qi) for qi, c in enumerate(coefs) if c]
+        for coefs in self._bus_coefs().values():
+            terms = [(int(Fraction(c).limit_denominator(10**6) * scale_c), qi) for qi, c in coefs.items() if c]
             if not terms:
                 continue
             bus_terms.append(terms)
@@ -379,40 +415,56 @@ class _Model:
             self.m.add(cs >= sum(c * self._quantity(qi) for c, qi in terms))
         return cs, ub
 
+    def energy_coefficients(self) -> tuple[dict[int, float], float]:
+        """pJ per unit of each mapping-dependent quantity, and the mapping-independent energy (pJ)."""
+        coef: dict[int, float] = {}
+        for c in self.form.charges:
+            coef[c.q] = coef.get(c.q, 0.0) + c.pj_per_unit
+        constant = 0.0
+        for q in list(coef):
+            value = self.constant(self.form.quantities[q])
+            if value is not None:
+                constant += coef.pop(q) * value
+        return {q: c for q, c in coef.items() if c}, constant
+
+    def _scales(self, fr: dict[int, Fraction]) -> int:
+        """The common scale of the cycle terms (1 when cycles do not enter the objective)."""
+        need_cycles = bool(self.form.static_pj_per_cycle) or self.inst.objective is Objective.EDP
+        if not need_cycles:
+            return 0
+        dens = [Fraction(c).limit_denominator(10**6).denominator for b in self.form.buses
+                for c in (b.cycles_per_unit,) if c]
+        dens.append(Fraction(self.lif_cycles()).limit_denominator(10**6).denominator)
+        for b in self.form.buses:
+            if b.cycles_per_unit:
+                self.exact &= _frac(b.cycles_per_unit)[1]
+        return math.lcm(*dens)
+
     def build(self) -> tuple[cp_model.CpModel, dict]:
         self._add_factors()
         self._add_fanout()
         self._add_order()
         self._add_keep()
         self._add_capacity()
-        form = self.form
-        # rational coefficients
+        coefs, constant_pj = self.energy_coefficients()
         fr = {}
-        for qi, c in enumerate(form.energy_pj):
-            if c:
-                fr[qi], ok = _frac(c)
-                self.exact &= ok
-        static, ok_s = _frac(form.static_pj_per_cycle)
-        const, ok_c = _frac(form.constant_pj)
+        for qi, c in coefs.items():
+            fr[qi], ok = _frac(c)
+            self.exact &= ok
+        static, ok_s = _frac(self.form.static_pj_per_cycle)
+        const, ok_c = _frac(constant_pj)
         self.exact &= ok_s and ok_c
-        need_cycles = bool(static) or self.inst.objective is Objective.EDP
-        scale_c = 1
-        if need_cycles:
-            dens = [Fraction(c).limit_denominator(10**6).denominator for _, cs in form.buses for c in cs if c]
-            dens.append(Fraction(form.lif_cycles).limit_denominator(10**6).denominator)
-            scale_c = math.lcm(*dens)
-            for _, cs in form.buses:
-                for c in cs:
-                    if c:
-                        self.exact &= _frac(c)[1]
+        scale_c = self._scales(fr)
         qvals = {qi: self._quantity(qi) for qi in fr}
-        for a, b in form.ordered:  # redundant (res >= distinct): tightens the LP bound of spill terms
+        for a, b in self.form.analysis.ordered_pairs:  # redundant (res >= distinct): tightens the LP bound
             if a in self.v.qvalue and b in self.v.qvalue:
                 self.m.add(self.v.qvalue[a] >= self.v.qvalue[b])
         cs, cs_ub = (None, 0)
-        if need_cycles:
+        if scale_c:
             cs, cs_ub = self._cycles_var(scale_c)
-        static_c = static / scale_c  # pJ per scaled cycle
+        return self._objective(fr, qvals, static / max(scale_c, 1), const, scale_c, cs, cs_ub)
+
+    def _objective(self, fr, qvals, static_c, const, scale_c, cs, cs_ub):  # noqa: ANN001, ANN202
         ub1 = sum(abs(fr[qi]) * _ub(x) for qi, x in qvals.items()) + static_c * cs_ub + abs(const)
         d = math.lcm(*(f.denominator for f in fr.values()), static_c.denominator, const.denominator)
         if d * ub1 * 8 >= INT_LIMIT:  # exact scale too large: round the coefficients to 1/d pJ
@@ -422,7 +474,7 @@ class _Model:
         energy_terms = [(round(fr[qi] * d), x) for qi, x in qvals.items()]
         st = round(static_c * d)
         e_ub = sum(abs(c) * _ub(x) for c, x in energy_terms) + st * cs_ub + abs(round(const * d))
-        info = {"d": d, "scale_c": scale_c, "shift": 0, "const": const}
+        info = {"d": d, "scale_c": max(scale_c, 1), "shift": 0, "const": const}
         e_expr = sum(c * x for c, x in energy_terms) + (st * cs if cs is not None and st else 0)
         if self.inst.objective is Objective.ENERGY:
             if e_ub >= INT_LIMIT:
@@ -462,7 +514,7 @@ class _Model:
         for s, ex in self.v.e.items():
             lm = mapping.levels[s.level]
             f = lm.factor(s.dim, spatial=False) if not s.spatial else math.prod(
-                lp.bound for lp in lm.spatial if lp.dim is s.dim and lp.axis == s.kind)
+                lp.bound for lp in lm.spatial if lp.dim is s.dim and lp.axis == s.axis)
             pf = prime_factors(f)
             for p, x in ex.items():
                 self.m.add_hint(x, pf.get(p, 0))
@@ -571,7 +623,7 @@ def solve(inst: MapperInstance, cfg: SolverConfig, *, quiet: bool = True, refere
                           exact=model.exact, wall_s=clock.elapsed(), notes=notes)
 
 
-def _reference(space: MapSpace, obj: Objective, form: CostForm, seconds: float, seed: int):  # noqa: ANN202
+def _reference(space: MapSpace, obj: Objective, model: _Model, seconds: float, seed: int):  # noqa: ANN202
     """A legal mapping from a short random search (the hint) and the bounds it proves:
     energy: E_opt <= E_ref and E_opt >= static x cycles -> cycles_opt <= E_ref / static;
     EDP: E_opt x C_opt <= E_ref x C_ref with E_opt >= the mapping-independent energy (bounds
@@ -583,12 +635,14 @@ def _reference(space: MapSpace, obj: Objective, form: CostForm, seconds: float, 
         return None, None, None
     e, c = res.cost.total_energy_pj, res.cost.cycles
     ecap = None
+    static = model.form.static_pj_per_cycle
+    constant_pj = model.energy_coefficients()[1]
     if obj is Objective.ENERGY:
-        cap = e / form.static_pj_per_cycle if form.static_pj_per_cycle else None
+        cap = e / static if static else None
     else:
-        cap = e * c / form.constant_pj if form.constant_pj > 0 else None
+        cap = e * c / constant_pj if constant_pj > 0 else None
         # C_opt >= MACs / PEs (compute) and >= the LIF cycles, so E_opt <= EDP_ref / that
-        c_min = max(space.layer.macs / space.arch.pes, form.lif_cycles, 1.0)
+        c_min = max(space.layer.macs / space.arch.pes, model.lif_cycles(), 1.0)
         ecap = e * c / c_min * (1 + 1e-9)
     return res.mapping, (None if cap is None else math.ceil(cap * (1 + 1e-9)) + 1), ecap
 
@@ -598,10 +652,9 @@ def cpsat_search(space: MapSpace, obj: Objective, cfg: SolverConfig | None = Non
     """Map with CP-SAT; the returned Cost is costmodel's evaluation of the mapping CP-SAT found."""
     cfg = cfg or SolverConfig()
     clock = Deadline(cfg.time_limit_s)
-    form = cost_form(space.arch, space.layer, space.slots)
-    ref, cap, ecap = _reference(space, obj, form, min(0.5, cfg.time_limit_s / 10), cfg.seed)
-    sol = solve(MapperInstance(space=space, form=form, objective=obj), cfg, quiet=quiet, reference=ref,
-                cycles_cap=cap, energy_cap_pj=ecap)
+    inst = MapperInstance(space=space, form=space.form, objective=obj)
+    ref, cap, ecap = _reference(space, obj, _Model(inst), min(0.5, cfg.time_limit_s / 10), cfg.seed)
+    sol = solve(inst, cfg, quiet=quiet, reference=ref, cycles_cap=cap, energy_cap_pj=ecap)
     top = TopK(max(1, top_k))
     notes = list(sol.notes)
     if sol.row is not None:

@@ -7,7 +7,7 @@ Sub-spaces (each enumerable on its own):
   fanout along that axis is > 1. A dim has at most one loop per slot. The spatial factors on one
   (level, axis) multiply to at most the fanout (checked while counting and enumerating).
 * **loop order** per level: only the *relative order of relevant and irrelevant loops* changes
-  reuse (see :mod:`costmodel.counts`), so orders are collapsed into classes with identical access
+  reuse (see :mod:`costmodel.analysis`), so orders are collapsed into classes with identical access
   counts: two orders are in one class when, for every tensor X and every loop j irrelevant to X,
   the set of X-relevant dims ordered inside j is the same (:func:`order_signature`). The order of
   the innermost level never matters (no tile below it is refilled), and loops of bound 1 are
@@ -19,8 +19,8 @@ Dataflows (``os``, ``ws``, ``time-batched``, from :mod:`costmodel.dataflows`) an
 constraints restrict these sub-spaces through one :class:`Constraints` value: where T sits,
 which dims may use which spatial axis, fixed relative orders, fixed factors, forced keep/bypass.
 
-:func:`precheck` is the cheap test (capacity from tile sizes) run before the full evaluation; the
-fanout test is built into the enumeration of factorizations.
+:meth:`MapSpace.precheck` is the cheap test (capacity from tile sizes, the open cost form's capacity terms) run
+before the full evaluation; the fanout test is built into the enumeration of factorizations.
 """
 
 from __future__ import annotations
@@ -35,18 +35,18 @@ from typing import Any
 
 import numpy as np
 
+from costmodel.analysis import NestView, Position, analyze
 from costmodel.arch import Arch
-from costmodel.coefficients import TEMPORAL, Slot
-from costmodel.counts import NestStructure, tile_elements
-from costmodel.dataflows import Dataflow, TPlacement, array_level
-from costmodel.evaluate import bits_of
 from costmodel.mapping import LevelMapping, Loop, Mapping
+from costmodel.numeric import capacity_ok
+from costmodel.pricing import CostForm, price
 from costmodel.specio import Node, SpecError, load_yaml
-from costmodel.types import DIMS, OP_SPACE, RELEVANT, TENSORS, Dim, Tensor
+from costmodel.types import AXES, DIMS, OP_SPACE, RELEVANT, TENSORS, Axis, Dim, Tensor
 from costmodel.workload import Layer
+from mappers.dataflows import Dataflow, TPlacement
 
 Array = np.ndarray
-AXES = ("x", "y")
+Slot = Position  # a mapspace slot is a position of the open nest: one loop per (level, temporal|axis, dim)
 
 
 # ------------------------------------------------------------------------------ values
@@ -62,13 +62,13 @@ class Constraints:
 
     name: str = "free"
     t_placement: TPlacement | None = None
-    spatial_dims: tuple[tuple[int, str, frozenset[Dim]], ...] = ()
+    spatial_dims: tuple[tuple[int, Axis, frozenset[Dim]], ...] = ()
     orders: tuple[tuple[int, tuple[Dim, ...]], ...] = ()
     fixed_factors: tuple[tuple[Slot, int], ...] = ()
     keep: tuple[tuple[int, frozenset[Tensor]], ...] = ()
     bypass: tuple[tuple[int, frozenset[Tensor]], ...] = ()
 
-    def allowed_spatial(self, level: int, axis: str) -> frozenset[Dim] | None:
+    def allowed_spatial(self, level: int, axis: Axis) -> frozenset[Dim] | None:
         for lv, ax, dims in self.spatial_dims:
             if lv == level and ax == axis:
                 return dims
@@ -106,10 +106,10 @@ def dataflow_constraints(arch: Arch, flow: Dataflow) -> Constraints:
     the dataflow's ``inner_order`` (which dims stay stationary in the PE). Orders at and above the
     array, factors and bypass stay free: the mapper chooses them.
     """
-    arr = array_level(arch)
+    arr = arch.array_level
     spatial = (
-        (arr, "x", frozenset(flow.spatial_x)),
-        (arr, "y", frozenset(flow.spatial_y)),
+        (arr, Axis.X, frozenset(flow.spatial_x)),
+        (arr, Axis.Y, frozenset(flow.spatial_y)),
     )
     inner = tuple((lv, tuple(d for d in flow.inner_order if d is not Dim.T)) for lv in range(arr + 1, len(arch.levels)))
     return Constraints(name=flow.name, t_placement=flow.t_placement, spatial_dims=spatial, orders=inner)
@@ -140,7 +140,7 @@ def load_constraints(path: str | Path, arch: Arch) -> Constraints:
             t_place = TPlacement(t_raw)
         except ValueError:
             raise c.error("t", f"expected innermost or outermost, got {t_raw!r}") from None
-    spatial_dims: list[tuple[int, str, frozenset[Dim]]] = []
+    spatial_dims: list[tuple[int, Axis, frozenset[Dim]]] = []
     orders: list[tuple[int, tuple[Dim, ...]]] = []
     fixed: list[tuple[Slot, int]] = []
     keep: list[tuple[int, frozenset[Tensor]]] = []
@@ -154,7 +154,7 @@ def load_constraints(path: str | Path, arch: Arch) -> Constraints:
         fac = n.child("factors", None)
         if fac is not None:
             for key in fac.keys():  # noqa: SIM118 - Node is not a dict
-                fixed.append((Slot(li, TEMPORAL, _dim(fac, key)), fac.int(key)))
+                fixed.append((Position(li, _dim(fac, key)), fac.int(key)))
             fac.done()
         sp = n.child("spatial", None)
         if sp is not None:
@@ -164,16 +164,16 @@ def load_constraints(path: str | Path, arch: Arch) -> Constraints:
                 axn = sp.child(ax)
                 assert axn is not None
                 for key in axn.keys():  # noqa: SIM118
-                    fixed.append((Slot(li, ax, _dim(axn, key)), axn.int(key)))
+                    fixed.append((Position(li, _dim(axn, key), True, Axis(ax)), axn.int(key)))
                 axn.done()
-                spatial_dims.append((li, ax, frozenset(_dim(axn, k) for k in axn.keys())))  # noqa: SIM118
+                spatial_dims.append((li, Axis(ax), frozenset(_dim(axn, k) for k in axn.keys())))  # noqa: SIM118
             sp.done()
         sd = n.child("spatial_dims", None)
         if sd is not None:
             for ax in sd.keys():  # noqa: SIM118
                 if ax not in AXES:
                     raise sd.error(ax, "expected x or y")
-                spatial_dims.append((li, ax, frozenset(sd.enum_list(ax, Dim))))
+                spatial_dims.append((li, Axis(ax), frozenset(sd.enum_list(ax, Dim))))
             sd.done()
         if n.has("order"):
             orders.append((li, tuple(n.enum_list("order", Dim))))
@@ -201,7 +201,7 @@ def order_signature(order: Sequence[Dim]) -> tuple[tuple[Tensor, Dim, frozenset[
     X-irrelevant dim j of X's operation space present in ``order``, the X-relevant dims inside j.
 
     A loop j irrelevant to X refetches X's tiles below iff some X-relevant loop of bound > 1 lies
-    inside it (``costmodel.counts.residencies``), so two orders with equal signatures have equal
+    inside it (``costmodel.analysis.Refetch``), so two orders with equal signatures have equal
     access counts for every choice of factors.
     """
     pos = {d: i for i, d in enumerate(order)}
@@ -318,6 +318,7 @@ class MapSpace:
     temporal_dims: tuple[tuple[Dim, ...], ...]
     order_levels: tuple[int, ...]
     bypass_options: tuple[tuple[frozenset[Tensor], ...], ...]
+    form: CostForm  # the cost form of the open nest (order and bypass left to the search)
     level_names: tuple[str, ...] = field(default=())
 
     # ---------------------------------------------------------------- sub-spaces
@@ -328,9 +329,8 @@ class MapSpace:
     def size(self) -> SpaceSize:
         """Sub-space sizes without enumerating: factorizations (fanout-legal, by a DP over dims),
         loop-order classes (product over order levels, over every dim of the level), bypass."""
-        spatial_keys = sorted({(s.level, s.kind) for s in self.slots if s.spatial})
-        limit = {k: (self.arch.levels[k[0]].fanout.x if k[1] == "x" else self.arch.levels[k[0]].fanout.y)
-                 for k in spatial_keys}
+        spatial_keys = sorted({(s.level, s.axis) for s in self.slots if s.spatial})
+        limit = {k: self.arch.levels[k[0]].fanout.along(k[1]) for k in spatial_keys}
         states: dict[tuple[int, ...], int] = {tuple(1 for _ in spatial_keys): 1}
         for d in DIMS:
             cols = self.slots_of[d]
@@ -341,7 +341,7 @@ class MapSpace:
                 for c, f in zip(cols, row, strict=True):
                     s = self.slots[c]
                     if s.spatial:
-                        u[spatial_keys.index((s.level, s.kind))] *= int(f)
+                        u[spatial_keys.index((s.level, s.axis))] *= int(f)
                 usage[tuple(u)] = usage.get(tuple(u), 0) + 1
             nxt: dict[tuple[int, ...], int] = {}
             for st, cnt in states.items():
@@ -389,17 +389,15 @@ class MapSpace:
 
     def fanout_ok(self, rows: Array) -> Array:
         ok = np.ones(len(rows), dtype=bool)
-        for (lv, kind), cols in self._spatial_groups().items():
-            fo = self.arch.levels[lv].fanout
-            limit = fo.x if kind == "x" else fo.y
-            ok &= np.prod(rows[:, cols], axis=1) <= limit
+        for (lv, axis), cols in self._spatial_groups().items():
+            ok &= np.prod(rows[:, cols], axis=1) <= self.arch.levels[lv].fanout.along(axis)
         return ok
 
-    def _spatial_groups(self) -> dict[tuple[int, str], list[int]]:
-        groups: dict[tuple[int, str], list[int]] = {}
+    def _spatial_groups(self) -> dict[tuple[int, Axis], list[int]]:
+        groups: dict[tuple[int, Axis], list[int]] = {}
         for i, s in enumerate(self.slots):
-            if s.spatial:
-                groups.setdefault((s.level, s.kind), []).append(i)
+            if s.spatial and s.axis is not None:
+                groups.setdefault((s.level, s.axis), []).append(i)
         return groups
 
     def live_codes(self, rows: Array) -> Array:
@@ -420,31 +418,37 @@ class MapSpace:
         return tuple(frozenset(lv.keeps - b) for lv, b in zip(self.arch.levels, bypass, strict=True))
 
     def structure(self, orders: dict[int, tuple[Dim, ...]], bypass: Sequence[frozenset[Tensor]]
-                  ) -> tuple[NestStructure, Array]:
-        """The costmodel loop structure for complete per-level temporal orders (levels missing
-        from ``orders`` use their default order) and a bypass choice, with the column of ``slots``
-        feeding each nest position."""
-        level, dim, spatial, cols = [], [], [], []
+                  ) -> tuple[NestView, Array]:
+        """The concrete nest view for complete per-level temporal orders (levels missing from ``orders`` use
+        their default order) and a bypass choice, with the column of ``slots`` feeding each nest position."""
+        positions, cols = [], []
         index = {s: i for i, s in enumerate(self.slots)}
         for lv in range(len(self.arch.levels)):
             order = orders.get(lv) or self.full_order(lv, ())
             for d in order:
-                level.append(lv)
-                dim.append(d)
-                spatial.append(False)
-                cols.append(index[Slot(lv, TEMPORAL, d)])
-            for s in self.slots:
+                positions.append(Position(lv, d))
+                cols.append(index[Position(lv, d)])
+            for i, s in enumerate(self.slots):
                 if s.level == lv and s.spatial:
-                    level.append(lv)
-                    dim.append(s.dim)
-                    spatial.append(True)
-                    cols.append(index[s])
-        st = NestStructure(level=tuple(level), dim=tuple(dim), spatial=tuple(spatial), keeps=self.keeps(bypass))
-        return st, np.array(cols, dtype=np.int64)
+                    positions.append(s)
+                    cols.append(i)
+        view = NestView(positions=tuple(positions), may_keep=tuple(lv.keeps for lv in self.arch.levels),
+                        keeps=self.keeps(bypass), ordered=True)
+        return view, np.array(cols, dtype=np.int64)
+
+    def ranks(self, orders: dict[int, tuple[Dim, ...]]) -> tuple[int, ...]:
+        """Each slot's position within its level's temporal order (levels missing from ``orders`` use their
+        default order; spatial slots: 0): the loop order an open cost form needs to be evaluated."""
+        out = []
+        for s in self.slots:
+            order = orders.get(s.level) or self.full_order(s.level, ())
+            out.append(0 if s.spatial else order.index(s.dim))
+        return tuple(out)
 
     def precheck(self, rows: Array, bypass: Sequence[frozenset[Tensor]]) -> Array:
-        """Cheap capacity test before evaluation: every kept tile fits (per tensor and in total)."""
-        return precheck(self, rows, bypass)
+        """Cheap capacity test before evaluation: every kept tile fits (per tensor and in total): the open
+        form's capacity terms, which depend on the factors and the bypass choice only."""
+        return capacity_ok(self.form, rows, self.keeps(bypass))
 
     def to_mapping(self, row: Sequence[int], orders: dict[int, tuple[Dim, ...]],
                    bypass: Sequence[frozenset[Tensor]]) -> Mapping:
@@ -453,36 +457,12 @@ class MapSpace:
         index = {s: i for i, s in enumerate(self.slots)}
         for lv in range(len(self.arch.levels)):
             order = orders.get(lv) or self.full_order(lv, ())
-            temporal = tuple(Loop(d, int(row[index[Slot(lv, TEMPORAL, d)]])) for d in order
-                             if row[index[Slot(lv, TEMPORAL, d)]] > 1)
-            spatial = tuple(Loop(s.dim, int(row[i]), True, s.kind) for i, s in enumerate(self.slots)
+            temporal = tuple(Loop(d, int(row[index[Position(lv, d)]])) for d in order
+                             if row[index[Position(lv, d)]] > 1)
+            spatial = tuple(Loop(s.dim, int(row[i]), True, s.axis or Axis.X) for i, s in enumerate(self.slots)
                             if s.level == lv and s.spatial and row[i] > 1)
             levels.append(LevelMapping(temporal=temporal, spatial=spatial, bypass=frozenset(bypass[lv])))
         return Mapping(levels=tuple(levels))
-
-
-def precheck(space: MapSpace, rows: Array, bypass: Sequence[frozenset[Tensor]]) -> Array:
-    """Capacity pre-check from tile sizes only (costmodel's ``tile_elements`` and bit widths)."""
-    arch, layer = space.arch, space.layer
-    ok = np.ones(len(rows), dtype=bool)
-    keeps = space.keeps(bypass)
-    for li, lv in enumerate(arch.levels):
-        if lv.capacity_bits is None and not lv.tensor_capacity_bits:
-            continue
-        extent: dict[Dim, Array] = {}
-        for d in DIMS:
-            cols = [i for i, s in enumerate(space.slots) if s.dim is d and s.level >= li]
-            extent[d] = np.prod(rows[:, cols], axis=1) if cols else np.ones(len(rows), dtype=np.int64)
-        total = np.zeros(len(rows))
-        for t in keeps[li]:
-            need = tile_elements(t, extent, layer.stride) * bits_of(layer, t)
-            total = total + need
-            cap = lv.tensor_capacity(t)
-            if cap is not None:
-                ok &= need <= cap
-        if lv.capacity_bits is not None:
-            ok &= total <= lv.capacity_bits
-    return ok
 
 
 def build_mapspace(arch: Arch, layer: Layer, constraints: Constraints = FREE) -> MapSpace:
@@ -508,8 +488,9 @@ def build_mapspace(arch: Arch, layer: Layer, constraints: Constraints = FREE) ->
                 continue
             tdims.append(d)
         temporal_dims.append(tuple(tdims))
-        slots.extend(Slot(li, TEMPORAL, d) for d in tdims)
-        for axis, size in (("x", lv.fanout.x), ("y", lv.fanout.y)):
+        slots.extend(Position(li, d) for d in tdims)
+        for axis in AXES:
+            size = lv.fanout.along(axis)
             if size <= 1:
                 continue
             allowed = c.allowed_spatial(li, axis)
@@ -518,11 +499,11 @@ def build_mapspace(arch: Arch, layer: Layer, constraints: Constraints = FREE) ->
                     continue
                 if d is Dim.T and c.t_placement is not None:
                     continue
-                slots.append(Slot(li, axis, d))
+                slots.append(Position(li, d, True, axis))
     for slot, f in fixed.items():
         if f > 1 and slot not in slots:
             raise ValueError(f"constraint: {slot.dim.value} cannot have a factor at "
-                             f"{arch.levels[slot.level].name} ({slot.kind}) under these constraints")
+                             f"{arch.levels[slot.level].name} ({slot.axis or 'temporal'}) under these constraints")
     slots_of: dict[Dim, tuple[int, ...]] = {}
     choices: dict[Dim, Array] = {}
     for d in DIMS:
@@ -532,11 +513,10 @@ def build_mapspace(arch: Arch, layer: Layer, constraints: Constraints = FREE) ->
         fixes = []
         for i in cols:
             s = slots[i]
-            fo = arch.levels[s.level].fanout
-            limits.append(None if not s.spatial else (fo.x if s.kind == "x" else fo.y))
+            limits.append(None if s.axis is None else arch.levels[s.level].fanout.along(s.axis))
             if s in fixed:
                 fixes.append(fixed[s])
-            elif s.spatial and any(fs.level == s.level and fs.kind == s.kind for fs in fixed):
+            elif s.spatial and any(fs.level == s.level and fs.axis == s.axis for fs in fixed):
                 fixes.append(1)  # a fixed spatial axis: other dims do not use it
             else:
                 fixes.append(None)
@@ -544,9 +524,12 @@ def build_mapspace(arch: Arch, layer: Layer, constraints: Constraints = FREE) ->
         choices[d] = np.array(rows, dtype=np.int64).reshape(len(rows), len(cols))
     order_levels = tuple(li for li in range(n - 1) if len(temporal_dims[li]) > 1)
     bypass_options = _bypass_options(arch, c)
+    view = NestView(positions=tuple(slots), may_keep=tuple(lv.keeps for lv in arch.levels), keeps=None,
+                    ordered=False)
+    form = price(arch, layer, analyze(view, layer.stride))
     return MapSpace(arch=arch, layer=layer, constraints=c, slots=tuple(slots), slots_of=slots_of,
                     choices=choices, temporal_dims=tuple(temporal_dims), order_levels=order_levels,
-                    bypass_options=bypass_options, level_names=tuple(lv.name for lv in arch.levels))
+                    bypass_options=bypass_options, form=form, level_names=tuple(lv.name for lv in arch.levels))
 
 
 def _bypass_options(arch: Arch, c: Constraints) -> tuple[tuple[frozenset[Tensor], ...], ...]:
@@ -597,5 +580,5 @@ def describe(space: MapSpace) -> dict[str, Any]:
 
 
 __all__ = ["Constraints", "FREE", "MapSpace", "Slot", "SpaceSize", "build_mapspace", "dataflow_constraints",
-           "load_constraints", "order_classes", "order_signature", "precheck", "prime_factors", "divisors",
+           "load_constraints", "order_classes", "order_signature", "prime_factors", "divisors",
            "iter_order_combos", "describe", "SpecError"]

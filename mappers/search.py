@@ -23,10 +23,10 @@ import numpy as np
 
 from costmodel.arch import Arch
 from costmodel.cost import Cost
-from costmodel.dataflows import DATAFLOWS
 from costmodel.evaluate import BatchResult, evaluate, evaluate_batch
 from costmodel.mapping import Invalid, Mapping, mapping_to_dict
 from costmodel.workload import Layer
+from mappers.dataflows import DATAFLOWS
 from mappers.mapspace import FREE, Constraints, MapSpace, build_mapspace, dataflow_constraints
 
 Array = np.ndarray

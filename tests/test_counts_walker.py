@@ -3,9 +3,9 @@
 Random small layers and random legal mappings on 2- and 3-level arches built here (capacities
 unbounded, fanouts large): random factor splits of every dim over levels and temporal/spatial,
 random loop order per level, random bypass of inner levels, T anywhere, stride 1 and 2. For
-every (level, tensor) the reads, writes, updates and tile size of
-:func:`costmodel.counts.access_counts` (through :func:`costmodel.evaluate.nest_of`) must equal
-:func:`walker.walk` exactly.
+every (level, tensor) the reads, writes, updates and tile size of the loop-nest analysis
+(:func:`costmodel.analysis.analyze` through :func:`costmodel.evaluate.cost_form`, evaluated by
+:func:`costmodel.numeric.element_counts`) must equal :func:`walker.walk` exactly.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from walker import flatten, walk
 
 from costmodel.arch import Arch, arch_from_dict
-from costmodel.counts import access_counts
-from costmodel.evaluate import check, nest_of
+from costmodel.evaluate import check, cost_form, nest_of
 from costmodel.mapping import LevelMapping, Loop, Mapping, dump_mapping
+from costmodel.numeric import element_counts
 from costmodel.types import DIMS, Dim, Tensor
 from costmodel.workload import Layer, conv_layer
 
@@ -180,9 +180,9 @@ ACTIONS = ("reads", "writes", "updates")
 def compare(p: Problem) -> tuple[set[Tensor], bool]:
     """Assert the closed forms equal the walk; return (tensors that spilled, any multicast seen)."""
     assert check(p.arch, p.layer, p.mapping) is None
-    structure, factors = nest_of(p.arch, p.mapping)
-    counts = access_counts(structure, factors, p.layer.stride)
-    walked = walk(p.mapping, structure.keeps, p.layer.stride)
+    view, factors = nest_of(p.arch, p.mapping)
+    counts = element_counts(cost_form(p.arch, p.layer, view), factors)
+    walked = walk(p.mapping, view.keeps, p.layer.stride)
     where = (
         f"\nlayer {dict(zip((d.value for d in DIMS), p.layer.bounds, strict=True))} stride {p.layer.stride}\n"
         f"{dump_mapping(p.mapping, [lv.name for lv in p.arch.levels])}"
@@ -260,8 +260,8 @@ def test_walker_sees_a_window_literally() -> None:
     """Guards the walker itself: a stride-2 layer whose inner tile has r < stride has gaps (p*r rows)."""
     layer = conv_layer(K=1, C=1, P=3, Q=1, R=2, S=1, stride=2)
     m = _m(LevelMapping(temporal=_t((Dim.R, 2))), LevelMapping(temporal=_t((Dim.P, 3))))
-    structure, _ = nest_of(ARCHES[2], m)
-    w = walk(m, structure.keeps, layer.stride)
+    view, _ = nest_of(ARCHES[2], m)
+    w = walk(m, view.keeps, layer.stride)
     assert w.tiles[(0, Tensor.I)] == (3 - 1) * 2 + 2  # whole layer: rows 0..5
     assert w.tiles[(1, Tensor.I)] == 3  # one r: rows r, r+2, r+4
     assert w.reads[(0, Tensor.I)] == 2 * 3  # two residencies of a 3-element tile
@@ -287,8 +287,8 @@ def test_walker_spills_and_multicast_by_hand() -> None:
     layer = conv_layer(T=3, K=2, C=2, P=2, Q=1, R=1, S=1)
     m = _m(LevelMapping(temporal=_t((Dim.T, 3), (Dim.K, 2)), spatial=(Loop(Dim.C, 2, True),)),
            LevelMapping(temporal=_t((Dim.P, 2))))
-    structure, _ = nest_of(ARCHES[2], m)
-    w = walk(m, structure.keeps, layer.stride)
+    view, _ = nest_of(ARCHES[2], m)
+    w = walk(m, view.keeps, layer.stride)
     assert (w.macs, w.lif_ops) == (24, 12)
     assert w.residencies[(1, Tensor.U)] == (6, 2)
     assert (w.writes[(1, Tensor.U)], w.reads[(1, Tensor.U)]) == (8, 8)

@@ -1,28 +1,32 @@
-"""Hand-computed unit tests: one or more per pure equation of costmodel.counts and costmodel.energy.
+"""Hand-computed unit tests: one or more per equation of the analysis (costmodel.analysis, evaluated by
+costmodel.numeric) and of the pricing (costmodel.pricing).
 
 Every expected number is derived in the comment next to it, never by calling the code under test.
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import pytest
+import sympy as sp
 
-from costmodel import counts as cq
-from costmodel import energy as eq
+from costmodel import pricing as pr
+from costmodel.analysis import window_extent
 from costmodel.arch import Arch, arch_from_dict
-from costmodel.types import DIMS, Dim, Tensor
+from costmodel.evaluate import cost_form, nest_of
+from costmodel.mapping import LevelMapping, Loop, Mapping
+from costmodel.numeric import cycles_of, element_counts, quantity_values
+from costmodel.symbolic import select
+from costmodel.types import Axis, Dim, Granularity, Tensor
+from costmodel.workload import Layer, conv_layer
 
 
-def a(*v: float) -> np.ndarray:
-    return np.array(v)
-
-
-def _arch(fanouts: list[dict[str, Any]], **compute: Any) -> Arch:
+def _arch(fanouts: list[dict[str, Any]], keeps: list[str] | None = None, **compute: Any) -> Arch:
     levels = [
-        {"name": f"L{i}", "keeps": ["W", "I", "O", "U", "S"] if i == 0 else ["W"], "word_bits": 16,
+        {"name": f"L{i}", "keeps": ["W", "I", "O", "U", "S"] if i == 0 else (keeps or ["W"]), "word_bits": 16,
          "energy_pj": {"read": 1.0}, "area_um2": 10.0 * (i + 1), "fanout": fo}
         for i, fo in enumerate(fanouts)
     ]
@@ -30,157 +34,168 @@ def _arch(fanouts: list[dict[str, Any]], **compute: Any) -> Arch:
                            "compute": {"ac_pj": 0.1, "lif_pj": 0.2, **compute}})
 
 
-# ------------------------------------------------------------------------------ counts.py
+def _t(*loops: tuple[Dim, int]) -> tuple[Loop, ...]:
+    return tuple(Loop(d, b) for d, b in loops)
+
+
+def _counts(arch: Arch, layer: Layer, mapping: Mapping):  # noqa: ANN202
+    view, factors = nest_of(arch, mapping)
+    return element_counts(cost_form(arch, layer, view), factors)
+
+
+# ------------------------------------------------------------------------------ sliding windows
+WINDOWS = [
+    (4, 3, 1, 6),  # rows 0..5: (4-1)*1 + 3
+    (4, 3, 2, 9),  # rows 0..8: (4-1)*2 + 3
+    (3, 2, 2, 6),  # r == stride: rows 0..5 contiguous, (3-1)*2 + 2
+    (3, 1, 2, 3),  # r < stride: rows 0, 2, 4 -> p*r
+    (2, 2, 3, 4),  # r < stride: rows 0,1 and 3,4 -> p*r
+    (1, 3, 2, 3),  # one output row: the filter's 3 rows
+    (5, 1, 1, 5),  # 1x1 filter, stride 1: 5 rows
+]
+
+
+@pytest.mark.parametrize(("p", "r", "stride", "rows"), WINDOWS)
+def test_window_extent_in_every_arithmetic(p: int, r: int, stride: int, rows: int) -> None:
+    """One formula, three arithmetics: Python ints (CP-SAT tables), numpy arrays, sympy numbers."""
+    assert window_extent(p, r, stride) == rows
+    assert int(window_extent(np.array([p]), np.array([r]), stride, np.where)[0]) == rows
+    assert window_extent(sp.Integer(p), sp.Integer(r), stride, select) == rows
+
+
+def test_window_extent_symbolic_shortcuts() -> None:
+    p, r = sp.symbols("p r", positive=True, integer=True)
+    assert window_extent(p, sp.Integer(1), 2, select) == p  # r = 1 < stride: p * 1
+    assert window_extent(p, r, 1, select) == p + r - 1  # r >= 1 = stride always: the sliding window
+    assert isinstance(window_extent(p, r, 2, select), sp.Piecewise)
+
+
+# ------------------------------------------------------------------------------ tiles and residencies
+ROOMY = _arch([{"x": 8, "y": 8}, {"x": 8, "y": 8}], keeps=["W", "I", "O", "U", "S"])
+
+
+def test_tiles() -> None:
+    # T=2 N=1 K=2 C=3 P=4 Q=2 R=3 S=1 at level 1 (everything inside L1), nothing at L0
+    layer = conv_layer(T=2, K=2, C=3, P=4, Q=2, R=3, S=1)
+    m = Mapping(levels=(LevelMapping(), LevelMapping(temporal=_t((Dim.T, 2), (Dim.K, 2), (Dim.C, 3), (Dim.P, 4),
+                                                                   (Dim.Q, 2), (Dim.R, 3)))))
+    tiles = _counts(ROOMY, layer, m).tiles
+    assert int(tiles[(1, Tensor.W)][0]) == 2 * 3 * 3 * 1  # K*C*R*S
+    assert int(tiles[(1, Tensor.I)][0]) == 2 * 1 * 3 * 6 * 2  # T*N*C * ((4-1)+3) * ((2-1)+1)
+    assert int(tiles[(1, Tensor.O)][0]) == 2 * 1 * 2 * 4 * 2  # T*N*K*P*Q
+    assert int(tiles[(1, Tensor.S)][0]) == 2 * 1 * 2 * 4 * 2  # T*N*K*P*Q
+    assert int(tiles[(1, Tensor.U)][0]) == 1 * 2 * 4 * 2  # N*K*P*Q (no T)
+    strided = conv_layer(T=2, K=2, C=3, P=4, Q=2, R=3, S=1, stride=2)
+    tiles = _counts(ROOMY, strided, m).tiles
+    assert int(tiles[(1, Tensor.I)][0]) == 2 * 1 * 3 * 9 * 2  # T*N*C * ((4-1)*2+3) * (Q=2, S=1 < 2: 2*1)
+
+
 @pytest.mark.parametrize(
-    ("p", "r", "stride", "rows"),
+    ("outer", "fills"),
     [
-        (4, 3, 1, 6),  # rows 0..5: (4-1)*1 + 3
-        (4, 3, 2, 9),  # rows 0..8: (4-1)*2 + 3
-        (3, 2, 2, 6),  # r == stride: rows 0..5 contiguous, (3-1)*2 + 2
-        (3, 1, 2, 3),  # r < stride: rows 0, 2, 4 -> p*r
-        (2, 2, 3, 4),  # r < stride: rows 0,1 and 3,4 -> p*r
-        (1, 3, 2, 3),  # one output row: the filter's 3 rows
-        (5, 1, 1, 5),  # 1x1 filter, stride 1: 5 rows
+        # [T=2 (irrelevant to W), K=3 (relevant), C=4 (relevant)] above the W tile at L1: 2*3*4 = 24
+        (((Dim.T, 2), (Dim.K, 3), (Dim.C, 4)), 24),
+        # [T=2, K=3, P=4]: P is irrelevant and innermost: reused -> 2*3 = 6
+        (((Dim.T, 2), (Dim.K, 3), (Dim.P, 4)), 6),
+        # [T=2, P=4]: nothing relevant moves inside the irrelevant loops: one residency
+        (((Dim.T, 2), (Dim.P, 4)), 1),
+        # [K=2, T=3, P=2, K=2]: everything outside the inner K counts: 2*3*2*2 = 24
+        (((Dim.K, 2), (Dim.T, 3), (Dim.P, 2), (Dim.K, 2)), 24),
     ],
 )
-def test_window_extent(p: int, r: int, stride: int, rows: int) -> None:
-    assert int(cq.window_extent(np.array(p), np.array(r), stride)) == rows
+def test_residencies_of_a_weight_tile(outer: tuple[tuple[Dim, int], ...], fills: int) -> None:
+    """L1 holds one weight (no loops at L1): its fills = residencies x tile 1 x 1 instance."""
+    b = {d: 1 for d in Dim}
+    for d, n in outer:
+        b[d] *= n
+    layer = conv_layer(T=b[Dim.T], K=b[Dim.K], C=b[Dim.C], P=b[Dim.P], Q=1, R=1, S=1)
+    m = Mapping(levels=(LevelMapping(temporal=_t(*outer)), LevelMapping()))
+    c = _counts(ROOMY, layer, m)
+    assert int(c.writes[(1, Tensor.W)][0]) == fills
+    assert int(c.reads[(0, Tensor.W)][0]) == fills
 
 
-def test_window_extent_is_elementwise_over_a_batch() -> None:
-    got = cq.window_extent(a(4, 3, 2), a(3, 1, 2), 2)
-    np.testing.assert_array_equal(got, [9, 3, 4])  # (3*2+3), 3*1 (gaps), (1*2+2)
+def test_spills_of_partial_sums() -> None:
+    """[C=3 outer, P=2 inner] at L0, K=2 at L1: the O tile at L1 (K=2 elements) has 6 residencies of 2 distinct
+    tiles: 4 spills of 2 elements each way: L1 writes 8 and reads 8 (+ 4 reads of the finished sums, K*P, by the LIF
+    unit), L0 reads 8 and updates 8."""
+    layer = conv_layer(K=2, C=3, P=2, Q=1, R=1, S=1)
+    m = Mapping(levels=(LevelMapping(temporal=_t((Dim.C, 3), (Dim.P, 2))), LevelMapping(temporal=_t((Dim.K, 2)))))
+    c = _counts(ROOMY, layer, m)
+    assert (c.writes[(1, Tensor.O)][0], c.reads[(1, Tensor.O)][0]) == (8, 8 + 4)
+    assert (c.reads[(0, Tensor.O)][0], c.updates[(0, Tensor.O)][0]) == (8, 8)
 
 
-def _extent(**kw: int) -> dict[Dim, np.ndarray]:
-    return {d: np.array([kw.get(d.value, 1)]) for d in DIMS}
+def test_multicast_and_compute_side() -> None:
+    """K=4 spread over 4 instances of L1 (spatial, irrelevant to I): each instance fills the same 6-element input
+    tile (C=6), the parent reads it once: L1 I writes 4*6 = 24, L0 I reads 6. Compute side: 24 MACs read W and I
+    at L1 (no spatial loop below L1): 24 each."""
+    layer = conv_layer(K=4, C=6, P=1, Q=1, R=1, S=1)
+    m = Mapping(levels=(LevelMapping(spatial=(Loop(Dim.K, 4, True, Axis.X),)), LevelMapping(temporal=_t((Dim.C, 6)))))
+    c = _counts(ROOMY, layer, m)
+    assert (c.writes[(1, Tensor.I)][0], c.reads[(0, Tensor.I)][0]) == (24, 6)
+    assert (c.reads[(1, Tensor.W)][0], c.reads[(1, Tensor.I)][0], int(c.macs[0])) == (24, 24, 24)
 
 
-@pytest.mark.parametrize(
-    ("tensor", "stride", "elements"),
-    [
-        (Tensor.W, 1, 2 * 3 * 3 * 1),  # K*C*R*S
-        (Tensor.I, 1, 2 * 1 * 3 * 6 * 2),  # T*N*C * ((4-1)+3) * ((2-1)+1)
-        (Tensor.I, 2, 2 * 1 * 3 * 9 * 1 * 2),  # T*N*C * ((4-1)*2+3) * (Q=2, S=1 < stride: 2*1)
-        (Tensor.O, 1, 2 * 1 * 2 * 4 * 2),  # T*N*K*P*Q
-        (Tensor.S, 1, 2 * 1 * 2 * 4 * 2),  # T*N*K*P*Q
-        (Tensor.U, 1, 1 * 2 * 4 * 2),  # N*K*P*Q (no T)
-    ],
-)
-def test_tile_elements(tensor: Tensor, stride: int, elements: int) -> None:
-    ext = _extent(T=2, N=1, K=2, C=3, P=4, Q=2, R=3, S=1)
-    assert int(cq.tile_elements(tensor, ext, stride)[0]) == elements
-
-
-def test_residencies() -> None:
-    rel = np.array([False, True, False])
-    # [T=2 (irrelevant), K=3 (relevant), C=4 (irrelevant)] above a W tile: T wraps K -> 2*3 = 6;
-    # C is innermost and irrelevant -> reused.
-    # second row: K has bound 1, so nothing relevant moves inside T: 1 residency.
-    # third row: every bound 1.
-    f = np.array([[2, 3, 4], [2, 1, 4], [1, 1, 1]])
-    np.testing.assert_array_equal(cq.residencies(f, rel), [6, 1, 1])
-    # [K=2, T=3, C=2, K=2] with K relevant: everything outside the inner K=2 counts: 2*3*2*2 = 24
-    f2 = np.array([[2, 3, 2, 2]])
-    np.testing.assert_array_equal(cq.residencies(f2, np.array([True, False, False, True])), [24])
-    # no loops above: one residency per mapping in the batch
-    np.testing.assert_array_equal(cq.residencies(np.zeros((2, 0), dtype=np.int64), np.zeros(0, bool)), [1, 1])
-
-
-def test_distinct_tiles() -> None:
-    # relevant bounds 3 and 4 -> 12 distinct tiles, whatever the irrelevant ones
-    f = np.array([[2, 3, 4], [5, 1, 4]])
-    np.testing.assert_array_equal(cq.distinct_tiles(f, np.array([False, True, True])), [12, 4])
-    np.testing.assert_array_equal(cq.distinct_tiles(np.zeros((1, 0), dtype=np.int64), np.zeros(0, bool)), [1])
-
-
-def test_spill_transfers() -> None:
-    # 6 residencies of 3 distinct tiles: 3 refills (and 3 writebacks) of 10 elements, 4 instances
-    assert float(cq.spill_transfers(a(6), a(3), a(10), a(4))[0]) == 3 * 10 * 4
-    assert float(cq.spill_transfers(a(3), a(3), a(10), a(4))[0]) == 0  # never evicted before done
-
-
-def test_fill_transfers() -> None:
-    assert float(cq.fill_transfers(a(6), a(10), a(4))[0]) == 6 * 10 * 4
-
-
-def test_parent_side() -> None:
-    # 240 child fills multicast to groups of 4 siblings: the parent reads 60
-    assert float(cq.parent_side(a(240), a(4))[0]) == 60
-
-
-def test_compute_side() -> None:
-    # 1000 MACs, each operand broadcast to 8 units: 125 reads
-    assert float(cq.compute_side(a(1000), a(8))[0]) == 125
-
-
-# ------------------------------------------------------------------------------ energy.py
+# ------------------------------------------------------------------------------ pricing
 def test_tensor_bits() -> None:
-    got = {t: eq.tensor_bits(t, weight_bits=4, psum_bits=12, membrane_bits=10) for t in Tensor}
+    got = {t: pr.tensor_bits(t, weight_bits=4, psum_bits=12, membrane_bits=10) for t in Tensor}
     assert got == {Tensor.W: 4, Tensor.I: 1, Tensor.S: 1, Tensor.O: 12, Tensor.U: 10}
 
 
-def test_words() -> None:
-    assert float(eq.words(a(100), 16, 64, "packed")[0]) == 25  # 100*16/64
-    assert float(eq.words(a(10), 1, 64, "packed")[0]) == 10 / 64  # spikes pack 64 to a word
-    assert float(eq.words(a(100), 16, 64, "element")[0]) == 100  # one access per element
+def test_actions_per_element() -> None:
+    assert pr.actions_per_element(16, 64, Granularity.PACKED) == Fraction(1, 4)  # 16/64
+    assert pr.actions_per_element(1, 64, Granularity.PACKED) == Fraction(1, 64)  # spikes pack 64 to a word
+    assert pr.actions_per_element(16, 64, Granularity.ELEMENT) == 1  # one access per element
 
 
-def test_access_energy_pj() -> None:
-    assert float(eq.access_energy_pj(a(25), 640.0)[0]) == 16000.0
+def test_accumulations_per_spike() -> None:
+    assert pr.accumulations_per_spike(0.5, True) == 0.5  # zero weights skipped too
+    assert pr.accumulations_per_spike(0.5, False) == 1.0
 
 
-def test_link_energy_pj() -> None:
-    assert float(eq.link_energy_pj(a(100), 16, 0.125)[0]) == 200.0  # 1600 bits * 0.125
+def test_bus_and_lif_cycles() -> None:
+    assert pr.bus_cycles_per_bit(64.0, 4) * 1024 == 4  # 1024 bits / (64*4)
+    assert pr.lif_cycles_per_op(8) * 100 == 12.5
 
 
-def test_accumulations() -> None:
-    assert float(eq.accumulations(a(1000), 0.25, 0.5, True)[0]) == 125  # 1000*0.25*0.5
-    assert float(eq.accumulations(a(1000), 0.25, 0.5, False)[0]) == 250  # zero weights not skipped
+def test_static_power() -> None:
+    # 2 * 4*2 = 16 PEs; L1 has 2 instances (fanout of L0), L2 16
+    arch = _arch([{"x": 2}, {"x": 4, "y": 2}, {"x": 1}], static_pj_per_cycle=0.5, lif_static_pj_per_cycle=0.25)
+    got = pr.static_pj_per_cycle(arch)
+    assert sum(got.values()) == 16 * 0.5 + 16 * 0.25  # levels have no static power here
 
 
-def test_compute_energy_pj() -> None:
-    assert float(eq.compute_energy_pj(a(250), 0.5)[0]) == 125.0
-
-
-def test_static_energy_pj() -> None:
-    assert float(eq.static_energy_pj(a(1000), 2.0, 16)[0]) == 32000.0  # 1000 cycles * 2 pJ * 16
-
-
-def test_compute_cycles_without_systolic() -> None:
+def test_areas() -> None:
     arch = _arch([{"x": 1}, {"x": 4, "y": 4}, {"x": 1}])
-    assert float(eq.compute_cycles((a(4), a(6), a(5)), arch)[0]) == 4 * 6 * 5
-
-
-def test_compute_cycles_with_systolic_skew() -> None:
-    # systolic 4x4 fanout at level 1: every pass of levels 0..1 (4*6 passes) runs the inner
-    # 5 iterations plus a fill/drain skew of x + y - 2 = 6: 24 * (5 + 6) = 264
-    arch = _arch([{"x": 1}, {"x": 4, "y": 4, "systolic": True}, {"x": 1}])
-    assert float(eq.compute_cycles((a(4), a(6), a(5)), arch)[0]) == 264
-    # systolic 2x3 at the innermost level: 120 passes of 1 iteration + skew 3: 120 * 4 = 480
-    arch = _arch([{"x": 1}, {"x": 1}, {"x": 2, "y": 3, "systolic": True}])
-    assert float(eq.compute_cycles((a(4), a(6), a(5)), arch)[0]) == 480
-
-
-def test_bandwidth_cycles() -> None:
-    assert float(eq.bandwidth_cycles(a(1024), 64.0, 4)[0]) == 4  # 1024 / (64*4)
-    assert float(eq.bandwidth_cycles(a(1024), None, 4)[0]) == 0  # unbounded bandwidth
-
-
-def test_lif_cycles() -> None:
-    assert float(eq.lif_cycles(a(100), 8)[0]) == 12.5
-
-
-def test_level_area_um2() -> None:
-    arch = _arch([{"x": 1}, {"x": 4, "y": 4}, {"x": 1}])
-    assert eq.level_area_um2(arch.levels[2], 16) == 30.0 * 16  # 16 instances of 30 um^2
-    assert eq.level_area_um2(arch.levels[1], 1) == 20.0
-
-
-def test_compute_area_um2() -> None:
-    # 2 * 4*2 = 16 PEs of 300 um^2; 16 LIF units (1 per PE, unshared) of 250 um^2
+    assert pr.level_area_um2(arch.levels[2], 16) == 30.0 * 16  # 16 instances of 30 um^2
+    # 2 * 4*2 = 16 PEs of 300 um^2; 16 LIF units (1 per PE, unshared) of 250 um^2; levels 10 + 2*20
     arch = _arch([{"x": 2}, {"x": 4, "y": 2}], area_um2=300.0, lif_area_um2=250.0)
-    assert eq.compute_area_um2(arch) == 16 * 300.0 + 16 * 250.0
+    assert pr.arch_area_um2(arch) == 10 + 2 * 20 + 16 * 300.0 + 16 * 250.0
     # one LIF unit shared by 3 neurons: ceil(16/3) = 6 units
     arch = _arch([{"x": 2}, {"x": 4, "y": 2}], area_um2=300.0, lif_area_um2=250.0, lif_sharing=3)
-    assert eq.compute_area_um2(arch) == 16 * 300.0 + 6 * 250.0
+    assert pr.arch_area_um2(arch) == 10 + 2 * 20 + 16 * 300.0 + 6 * 250.0
+
+
+@pytest.mark.parametrize(
+    ("fanouts", "cycles"),
+    [
+        # no systolic fanout: the product of every temporal bound, 4 * 6 * 5 = 120
+        ([{"x": 1}, {"x": 4, "y": 4}, {"x": 1}], 120),
+        # systolic 4x4 at level 1: every pass of levels 0..1 (4*6) runs the inner 5 iterations plus a
+        # fill/drain skew of x + y - 2 = 6: 24 * (5 + 6) = 264
+        ([{"x": 1}, {"x": 4, "y": 4, "systolic": True}, {"x": 1}], 264),
+        # systolic 2x3 at the innermost level: 120 passes of 1 iteration + skew 3: 120 * 4 = 480
+        ([{"x": 1}, {"x": 1}, {"x": 2, "y": 3, "systolic": True}], 480),
+    ],
+)
+def test_compute_cycles(fanouts: list[dict[str, Any]], cycles: int) -> None:
+    arch = _arch(fanouts, keeps=["W", "I", "O", "U", "S"])
+    layer = conv_layer(K=4, C=6, P=5, Q=1, R=1, S=1)
+    m = Mapping(levels=(LevelMapping(temporal=_t((Dim.K, 4))), LevelMapping(temporal=_t((Dim.C, 6))),
+                        LevelMapping(temporal=_t((Dim.P, 5)))))
+    view, factors = nest_of(arch, m)
+    form = cost_form(arch, layer, view)
+    got = cycles_of(form, quantity_values(form, factors))
+    # LIF: 4*5 = 20 updates on 1 LIF unit = 20 cycles, never the maximum here; no bandwidth limits
+    assert float(got[0]) == cycles

@@ -18,13 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from costmodel.arch import arch_from_dict, load_arch
-from costmodel.coefficients import cost_form, evaluate_form
-from costmodel.dataflows import DATAFLOWS, TPlacement
 from costmodel.evaluate import evaluate, evaluate_batch
 from costmodel.mapping import Invalid, mapping_from_dict
+from costmodel.numeric import total_energy
 from costmodel.types import Dim, Tensor
 from costmodel.workload import conv_layer
 from mappers.cpsat import SolverConfig, cpsat_search
+from mappers.dataflows import DATAFLOWS, TPlacement
 from mappers.exhaustive import exhaustive_search
 from mappers.mapping_io import dump, timeloop_dict
 from mappers.mapspace import (
@@ -119,12 +119,13 @@ def test_cpsat_equals_exhaustive(seed: int) -> None:
 
 
 def test_cost_form_matches_costmodel() -> None:
-    """The CP-SAT coefficients (costmodel.coefficients) reproduce evaluate_batch to 1e-12."""
+    """The open cost form CP-SAT encodes (order and bypass left as conditions), evaluated numerically with a
+    chosen order and bypass, reproduces evaluate_batch on the concrete nest to 1e-12."""
     rng = np.random.default_rng(7)
     for arch in (TINY_ARCH, load_arch("generic3")):
         layer = conv_layer("f", T=2, K=4, C=3, P=4, R=3, stride=2, spike_density=0.3)
         space = build_mapspace(arch, layer)
-        form = cost_form(arch, layer, space.slots)
+        form = space.form
         for _ in range(20):
             rows = space.factor_rows(rng.integers(0, space.n_factorizations_product(), size=64))
             rows = rows[space.fanout_ok(rows)]
@@ -133,8 +134,7 @@ def test_cost_form_matches_costmodel() -> None:
                       for lv in space.order_levels}
             st_, cols = space.structure(orders, bypass)
             ref = evaluate_batch(arch, layer, st_, rows[:, cols])
-            e, c = evaluate_form(form, {s: rows[:, i] for i, s in enumerate(space.slots)}, orders,
-                                 space.keeps(bypass))
+            e, c, _ = total_energy(form, rows, rank=space.ranks(orders), keeps=space.keeps(bypass))
             np.testing.assert_allclose(e, ref.energy_pj, rtol=1e-12)
             np.testing.assert_allclose(c, ref.cycles, rtol=1e-12)
 
@@ -181,10 +181,10 @@ def test_dataflow_constraints_shape_the_space() -> None:
     layer = conv_layer("d", T=4, K=8, C=4, P=4, R=3)
     tb = build_mapspace(arch, layer, dataflow_constraints(arch, DATAFLOWS["time-batched"]))
     t_slots = [s for s in tb.slots if s.dim is Dim.T]
-    assert [(s.level, s.kind) for s in t_slots] == [(2, "t")]
+    assert [(s.level, s.axis) for s in t_slots] == [(2, None)]
     os_ = build_mapspace(arch, layer, dataflow_constraints(arch, DATAFLOWS["os"]))
-    assert [(s.level, s.kind) for s in os_.slots if s.dim is Dim.T] == [(0, "t")]
-    assert {s.dim for s in os_.slots if s.kind == "x"} == {Dim.K}
+    assert [(s.level, s.axis) for s in os_.slots if s.dim is Dim.T] == [(0, None)]
+    assert {s.dim for s in os_.slots if s.axis == "x"} == {Dim.K}
     assert all(o[0] is Dim.T for o in os_.level_order_classes(0, (Dim.T, Dim.K, Dim.C)))
     assert os_.constraints.t_placement is TPlacement.OUTERMOST
 

@@ -9,8 +9,8 @@ import pytest
 from costmodel import compat
 from costmodel.arch import load_arch
 from costmodel.cost import Key
-from costmodel.counts import access_counts
-from costmodel.evaluate import nest_of
+from costmodel.evaluate import cost_form, nest_of
+from costmodel.numeric import element_counts
 from costmodel.mapping import LevelMapping, Loop, Mapping
 from costmodel.types import Action, Dim, LayerKind, Tensor
 from costmodel.workload import Layer, conv_layer
@@ -102,8 +102,8 @@ def test_band_model_equals_engine_fills_for_the_band_mapping(arch):
         LevelMapping(temporal=(Loop(Dim.Q, 2),)),
         LevelMapping(temporal=(Loop(Dim.R, 3), Loop(Dim.S, 3))),
     ))
-    structure, factors = nest_of(arch, m)
-    counts = access_counts(structure, factors, layer.stride)
+    view, factors = nest_of(arch, m)
+    counts = element_counts(cost_form(arch, layer, view), factors)
     engine_fills = float(counts.writes[(arch.level_index("GLB-A"), Tensor.I)][0])
     sh = compat.scalesim_shape(layer)
     assert engine_fills == compat.dram_ifmap_reads(sh, 16384, 8)

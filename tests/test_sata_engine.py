@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from costmodel.arch import load_arch
-from costmodel.dataflows import DATAFLOWS, heuristic_mapping
 from costmodel.network import load_network
+from mappers.dataflows import DATAFLOWS
+from mappers.heuristic import heuristic_mapping
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,8 @@
-"""costmodel.symbolic: the sympy forms equal the numeric closed forms (counts.py, price, evaluate).
+"""costmodel.symbolic: the sympy arithmetic on a cost form equals the numpy arithmetic on the same form.
 
-* every ``*_sym`` counterpart against its numpy original;
 * random loop structures (any dims at any level, temporal or spatial, bypass, stride 1 and 2)
-  with random bounds: the symbolic counts and prices at those bounds == access_counts + price
-  (``general=True`` with bounds including 1, the readable form with bounds >= 2);
+  with random bounds: the symbolic tiles, energies, counts and cycles at those bounds == the numeric
+  evaluation of the same form (``general=True`` with bounds including 1, the readable form with bounds >= 2);
 * random small layers under each dataflow's heuristic mapping: the layer-dim formulas at the
   layer's values == evaluate(), key by key;
 * LambdifiedBatch == evaluate_batch;
@@ -21,35 +20,26 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from costmodel import counts as cq
-from costmodel import energy as eq
+from costmodel.analysis import NestView, Position
 from costmodel.arch import load_arch
 from costmodel.cost import Key
-from costmodel.counts import NestStructure, access_counts
-from costmodel.dataflows import DATAFLOWS, dataflow, heuristic_mapping
-from costmodel.evaluate import evaluate, evaluate_batch, nest_of, price
+from costmodel.evaluate import cost_form, evaluate, evaluate_batch, nest_of
 from costmodel.mapping import Invalid
+from costmodel.numeric import evaluate_form, quantity_values
 from costmodel.symbolic import (
     CYCLES,
     DIM_SYMBOLS,
     RHO,
     LambdifiedBatch,
-    compute_cycles_sym,
-    distinct_tiles_sym,
     formula,
-    link_energy_pj_sym,
-    nest_from_structure,
-    positional_values,
-    residencies_sym,
-    symbolic_access_counts,
+    nest_from_view,
     symbolic_cost,
     symbolic_price,
-    tile_elements_sym,
-    window_extent_sym,
-    words_sym,
 )
-from costmodel.types import DIMS, Action, Dim, Tensor
+from costmodel.types import DIMS, Action, Axis, Dim, Tensor
 from costmodel.workload import conv_layer
+from mappers.dataflows import DATAFLOWS, dataflow
+from mappers.heuristic import heuristic_mapping
 
 ARCH = load_arch("generic3")
 LEVEL_NAMES = [lv.name for lv in ARCH.levels]
@@ -67,159 +57,83 @@ def at(expr, values) -> float:  # noqa: ANN001
     return float(sp.sympify(expr).xreplace(values))
 
 
-# ------------------------------------------------------------------------------ counterparts
-def test_window_extent_sym_matches_numeric() -> None:
-    p, r, s = sp.symbols("p r s", positive=True, integer=True)
-    expr = window_extent_sym(p, r, s)
-    for pv in range(1, 6):
-        for rv in range(1, 5):
-            for sv in (1, 2, 3):
-                want = int(cq.window_extent(np.array(pv), np.array(rv), sv))
-                assert at(expr, {p: pv, r: rv, s: sv}) == want
-                assert at(window_extent_sym(sp.Integer(pv), sp.Integer(rv), sv), {}) == want
-
-
-def test_window_extent_sym_shortcuts_are_exact() -> None:
-    p, r = sp.symbols("p r", positive=True, integer=True)
-    assert window_extent_sym(p, sp.Integer(1), 2) == p
-    assert window_extent_sym(sp.Integer(1), r, 2) == r
-    assert window_extent_sym(p, r, 1) == p + r - 1  # r >= 1 always: the sliding window
-
-
-@given(data=st.data())
-@SETTINGS
-def test_residencies_and_distinct_sym_match_numeric(data: st.DataObject) -> None:
-    n = data.draw(st.integers(0, 6))
-    rel = data.draw(st.lists(st.booleans(), min_size=n, max_size=n))
-    general = data.draw(st.booleans())
-    vals = data.draw(st.lists(st.integers(1 if general else 2, 4), min_size=n, max_size=n))
-    syms = sp.symbols(f"f0:{n}", positive=True, integer=True) if n else ()
-    point = dict(zip(syms, vals, strict=True))
-    f = np.array([vals], dtype=np.int64).reshape(1, n)
-    relv = np.array(rel, dtype=bool)
-    assert at(residencies_sym(list(syms), rel, general=general), point) == int(cq.residencies(f, relv)[0])
-    assert at(distinct_tiles_sym(list(syms), rel), point) == int(cq.distinct_tiles(f, relv)[0])
-
-
-def test_residencies_sym_readable_form_reuses_a_tile_under_irrelevant_outer_loops() -> None:
-    a, b, c = sp.symbols("a b c", positive=True, integer=True)
-    # outer irrelevant a, relevant b, inner irrelevant c: a counts (b inside it), c re-uses the tile
-    assert residencies_sym([a, b, c], [False, True, False]) == a * b
-    assert residencies_sym([a, c], [False, False]) == 1
-
-
-@pytest.mark.parametrize("tensor", list(Tensor))
-@pytest.mark.parametrize("stride", [1, 2])
-def test_tile_elements_sym_matches_numeric(tensor: Tensor, stride: int) -> None:
-    rng = np.random.default_rng(3)
-    for _ in range(20):
-        ext = {d: int(rng.integers(1, 5)) for d in DIMS}
-        want = int(cq.tile_elements(tensor, {d: np.array([v]) for d, v in ext.items()}, stride)[0])
-        got = tile_elements_sym(tensor, {d: DIM_SYMBOLS[d] for d in DIMS}, stride)
-        assert at(got, {DIM_SYMBOLS[d]: v for d, v in ext.items()}) == want
-
-
-def test_words_and_link_energy_sym_match_numeric() -> None:
-    n = sp.Symbol("n", positive=True)
-    for bits, wb, gran in ((8, 64, "packed"), (1, 32, "packed"), (16, 16, "element")):
-        want = float(eq.words(np.array([1000.0]), bits, wb, gran)[0])
-        assert close(at(words_sym(n, bits, wb, gran), {n: 1000}), want)
-    assert close(at(link_energy_pj_sym(n, 16, 0.01), {n: 1000}),
-                 float(eq.link_energy_pj(np.array([1000.0]), 16, 0.01)[0]))
-
-
-@pytest.mark.parametrize("systolic", [False, True])
-def test_compute_cycles_sym_matches_numeric(systolic: bool) -> None:
-    levels = list(ARCH.levels)
-    levels[1] = dataclasses.replace(levels[1], fanout=dataclasses.replace(levels[1].fanout, systolic=systolic))
-    arch = dataclasses.replace(ARCH, levels=tuple(levels))
-    its = sp.symbols("i0:3", positive=True, integer=True)
-    vals = (3, 5, 7)
-    want = float(eq.compute_cycles(tuple(np.array([float(v)]) for v in vals), arch)[0])
-    assert close(at(compute_cycles_sym(its, arch), dict(zip(its, vals, strict=True))), want)
-
-
-# ------------------------------------------------------------------------------ random structures
+# ------------------------------------------------------------------------------ random nests
 @st.composite
-def structures(draw: st.DrawFn, *, min_bound: int) -> tuple[NestStructure, np.ndarray, int]:
-    level, dim, spatial = [], [], []
+def structures(draw: st.DrawFn, *, min_bound: int) -> tuple[NestView, np.ndarray, int]:
+    positions = []
     for li in range(len(ARCH.levels)):
         for sp_flag in (False, True):
             n = draw(st.integers(0, 3 if not sp_flag else 2))
             for d in draw(st.lists(st.sampled_from(DIMS), min_size=n, max_size=n)):
-                level.append(li)
-                dim.append(d)
-                spatial.append(sp_flag)
-    if not level:  # an empty nest trips numeric access_counts (float mask dtype): reported, not tested here
-        level, dim, spatial = [0], [draw(st.sampled_from(DIMS))], [False]
+                axis = draw(st.sampled_from(list(Axis))) if sp_flag else None
+                positions.append(Position(li, d, sp_flag, axis))
     keeps = [frozenset(ARCH.levels[0].keeps)]
     for lv in ARCH.levels[1:]:
         bypass = draw(st.sets(st.sampled_from(sorted(lv.keeps))))
         keeps.append(frozenset(lv.keeps - bypass))
-    structure = NestStructure(level=tuple(level), dim=tuple(dim), spatial=tuple(spatial), keeps=tuple(keeps))
-    bounds = draw(st.lists(st.integers(min_bound, 3), min_size=len(level), max_size=len(level)))
+    view = NestView(positions=tuple(positions), may_keep=tuple(lv.keeps for lv in ARCH.levels), keeps=tuple(keeps))
+    bounds = draw(st.lists(st.integers(min_bound, 3), min_size=len(positions), max_size=len(positions)))
     stride = draw(st.integers(1, 2))
-    return structure, np.array([bounds], dtype=np.int64).reshape(1, len(level)), stride
+    return view, np.array([bounds], dtype=np.int64).reshape(1, len(positions)), stride
 
 
-def _layer_for(structure: NestStructure, factors: np.ndarray, stride: int, density: float):  # noqa: ANN202
-    b = {d: int(np.prod([f for f, x in zip(factors[0], structure.dim, strict=True) if x is d])) for d in DIMS}
+def _layer_for(view: NestView, factors: np.ndarray, stride: int, density: float):  # noqa: ANN202
+    b = {d: int(np.prod([f for f, p in zip(factors[0], view.positions, strict=True) if p.dim is d])) for d in DIMS}
     return conv_layer(T=b[Dim.T], N=b[Dim.N], K=b[Dim.K], C=b[Dim.C], P=b[Dim.P], Q=b[Dim.Q], R=b[Dim.R],
                       S=b[Dim.S], stride=stride, spike_density=density)
 
 
-def _compare_structure(structure: NestStructure, factors: np.ndarray, stride: int, density: float,
-                       general: bool) -> None:
-    nest = nest_from_structure(structure, LEVEL_NAMES)
-    point = positional_values(nest, factors[0])
-    sym = symbolic_access_counts(nest, stride, general=general)
-    num = access_counts(structure, factors, stride)
-    for field in ("reads", "writes", "updates", "tiles", "compute_side", "fanout_traffic"):
-        s_d, n_d = getattr(sym, field), getattr(num, field)
-        assert set(s_d) == set(n_d), field
-        for key in n_d:
-            assert close(at(s_d[key], point), float(n_d[key][0])), (field, key, s_d[key])
-    assert at(sym.macs, point) == int(num.macs[0])
-    assert at(sym.lif_ops, point) == int(num.lif_ops[0])
-
-    layer = _layer_for(structure, factors, stride, density)
-    sp_priced = symbolic_price(ARCH, layer, sym, RHO)
-    n_priced = price(ARCH, layer, structure, num)
+def _compare(view: NestView, factors: np.ndarray, stride: int, density: float, general: bool) -> None:
+    """The sympy arithmetic on the form equals the numpy arithmetic on the same form, key by key."""
+    layer = _layer_for(view, factors, stride, density)
+    form = cost_form(ARCH, layer, view)
+    nest = nest_from_view(view, LEVEL_NAMES)
+    point = {s: int(b) for s, b in zip(nest.factors, factors[0], strict=True)}
     point[RHO] = sp.Rational(repr(density))
-    cyc = at(sp_priced.cycles, point)
-    assert close(cyc, float(n_priced.cycles[0]))
+    sym = symbolic_price(form, nest.factors, general=general)
+    num = evaluate_form(form, factors)
+    values = quantity_values(form, factors)
+    for (lv, t), e in sym.tiles.items():
+        u = next(u for u in form.analysis.tiles if (u.level, u.tensor) == (lv, t))
+        assert at(e, point) == float(values[u.q][0]), (lv, t)
+    cyc = at(sym.cycles, point)
+    assert close(cyc, float(num.cycles[0]))
     point[CYCLES] = sp.Float(cyc, 30)
-    assert set(sp_priced.energy) == set(n_priced.energy)
-    for key, v in n_priced.energy.items():
-        assert close(at(sp_priced.energy[key], point), float(v[0])), key
-    for key, v in n_priced.counts.items():
-        assert close(at(sp_priced.counts[key], point), float(v[0])), key
-    assert close(at(sp_priced.total(), point), float(n_priced.total()[0]))
+    assert set(sym.energy) == set(num.energy_pj)
+    for key, v in num.energy_pj.items():
+        assert close(at(sym.energy[key], point), float(v[0])), key
+    for key, v in num.counts.items():
+        assert close(at(sym.counts[key], point), float(v[0])), key
+    assert close(at(sym.total(), point), float(num.total()[0]))
 
 
 @given(s=structures(min_bound=1), density=st.sampled_from([0.0, 0.15, 0.5, 1.0]))
 @SETTINGS
 def test_general_form_equals_numeric_for_any_bounds(s, density: float) -> None:  # noqa: ANN001
-    _compare_structure(*s, density, general=True)
+    _compare(*s, density, general=True)
 
 
 @given(s=structures(min_bound=2), density=st.sampled_from([0.0, 0.3, 1.0]))
 @SETTINGS
 def test_readable_form_equals_numeric_when_every_loop_is_present(s, density: float) -> None:  # noqa: ANN001
-    _compare_structure(*s, density, general=False)
+    _compare(*s, density, general=False)
 
 
 def test_readable_form_needs_every_loop_present() -> None:
     """The readable form assumes bound > 1 for each loop it shows: with a bound of 1 it can differ
     (which is why symbolic_nest drops bound-1 loops), the general form cannot."""
-    structure = NestStructure(level=(0, 0, 1), dim=(Dim.T, Dim.K, Dim.C), spatial=(False, False, False),
-                              keeps=tuple(frozenset(lv.keeps) for lv in ARCH.levels))
+    positions = (Position(0, Dim.T), Position(0, Dim.K), Position(1, Dim.C))
+    view = NestView(positions=positions, may_keep=tuple(lv.keeps for lv in ARCH.levels),
+                    keeps=tuple(frozenset(lv.keeps) for lv in ARCH.levels))
     factors = np.array([[4, 1, 2]])
-    nest = nest_from_structure(structure, LEVEL_NAMES)
-    point = positional_values(nest, factors[0])
-    num = float(access_counts(structure, factors, 1).reads[(0, Tensor.W)][0])
-    assert at(symbolic_access_counts(nest, 1, general=True).reads[(0, Tensor.W)], point) == num
-    assert at(symbolic_access_counts(nest, 1).reads[(0, Tensor.W)], point) == 4 * num
+    layer = conv_layer(T=4, K=1, C=2, P=1, R=1)
+    form = cost_form(ARCH, layer, view)
+    nest = nest_from_view(view, LEVEL_NAMES)
+    point = {s: int(b) for s, b in zip(nest.factors, factors[0], strict=True)} | {RHO: sp.Rational(1, 10)}
+    key = Key("DRAM", Tensor.W, Action.READ)
+    num = float(evaluate_form(form, factors).counts[key][0])
+    assert at(symbolic_price(form, nest.factors, general=True).counts[key], point) == num
+    assert at(symbolic_price(form, nest.factors).counts[key], point) == 4 * num
 
 
 # ------------------------------------------------------------------------------ layers vs evaluate
@@ -254,7 +168,7 @@ def test_layer_formulas_equal_evaluate(layer, flow: str) -> None:  # noqa: ANN00
     assert close(float(sc.values[CYCLES]), cost.cycles)
     assert close(at(lp.total(), sc.values), cost.total_energy_pj)
     # the positional form at the mapping's bounds gives the same numbers
-    pos = positional_values(sc.nest, sc.bounds) | {RHO: sc.values[RHO]}
+    pos = {s: int(b) for s, b in zip(sc.nest.factors, sc.bounds, strict=True)} | {RHO: sc.values[RHO]}
     pos[CYCLES] = sc.values[CYCLES]
     assert close(at(sc.priced.total(), pos), cost.total_energy_pj)
 
@@ -269,7 +183,7 @@ def test_lambdified_batch_equals_evaluate_batch(flow: str) -> None:
     # move factors between positions of the same dim (keeps products; bounds of 1 included)
     for i in range(1, batch.shape[0]):
         for d in DIMS:
-            cols = [j for j, x in enumerate(structure.dim) if x is d]
+            cols = [j for j, p in enumerate(structure.positions) if p.dim is d]
             if len(cols) > 1:
                 total = int(np.prod(batch[i, cols]))
                 rest = total

@@ -1,6 +1,6 @@
-"""Brute-force reference for :mod:`costmodel.counts`: execute a mapping's loop nest literally.
+"""Brute-force reference for the loop-nest analysis (:mod:`costmodel.analysis`): execute a mapping's nest literally.
 
-Nothing here reuses a closed form of ``costmodel.counts``. The walker
+Nothing here reuses a closed form of ``costmodel.analysis``. The walker
 
 1. flattens the mapping outer to inner (level 0 temporal, level 0 spatial, level 1 temporal, ...)
    and gives every dim a global index by mixed radix over its loops in nest order (an outer loop

@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 from costmodel.arch import Arch, load_arch
-from costmodel.dataflows import DATAFLOWS, dataflow, heuristic_mapping
 from costmodel.mapping import Invalid, load_mapping
 from costmodel.network import load_network
 from costmodel.network_eval import NetworkResult, evaluate_network
+from mappers.dataflows import DATAFLOWS, dataflow
+from mappers.heuristic import heuristic_mapping
 from spikeloop.cli import UserError
 from spikeloop.cliargs import DataflowGiven, add_arch_network, json_or_file, output_file, positive_int
 from spikeloop.formatting import si, table

@@ -15,7 +15,6 @@ import sympy as sp
 
 from costmodel.arch import Arch, load_arch
 from costmodel.cost import Cost, Key
-from costmodel.dataflows import DATAFLOWS, dataflow, heuristic_mapping
 from costmodel.evaluate import bits_of, evaluate
 from costmodel.mapping import Invalid, Mapping, load_mapping
 from costmodel.network import load_network
@@ -32,6 +31,8 @@ from costmodel.symbolic import (
 )
 from costmodel.types import DIMS, Action, Tensor
 from costmodel.workload import Layer
+from mappers.dataflows import DATAFLOWS, dataflow
+from mappers.heuristic import heuristic_mapping
 from spikeloop.cli import UserError
 from spikeloop.cliargs import DataflowGiven, add_arch_network, positive_int
 from spikeloop.formatting import table
@@ -105,11 +106,12 @@ def explain_layer(arch: Arch, layer: Layer, mapping: Mapping, *, title: str = ""
     # ---- loop nest
     sub = layer_form(sc.nest)
     rows = []
-    st = sc.nest.structure
+    view = sc.nest.view
     for j, sym in enumerate(sc.nest.factors):
-        kind = f"spatial ({sc.nest.axes[j]})" if st.spatial[j] else "temporal"
+        pos = view.positions[j]
+        kind = f"spatial ({pos.axis.value})" if pos.axis is not None else "temporal"
         shown = sub.get(sym, sym)
-        rows.append([arch.levels[st.level[j]].name, f"{st.dim[j].value} {kind}", str(sym),
+        rows.append([arch.levels[pos.level].name, f"{pos.dim.value} {kind}", str(sym),
                      formula(shown) if shown != sym else "sub-factor", _num(int(sc.bounds[j]))])
     out.append("## Loop nest (outer to inner)\n")
     out.append(table(["level", "loop", "symbol", "in layer dims", "value"], rows) + "\n")
@@ -136,14 +138,15 @@ def explain_layer(arch: Arch, layer: Layer, mapping: Mapping, *, title: str = ""
             continue
         e = ", ".join(f"{a.value} {lv.energy(a):g}" for a in (Action.READ, Action.WRITE, Action.UPDATE))
         link = f"; link {lv.link_pj_per_bit:g} pJ/bit" if lv.link_pj_per_bit else ""
-        keeps = "".join(sorted(x.value for x in st.keeps[li]))
-        out.append(f"## {lv.name} (keeps {keeps}; {lv.word_bits}-bit words, {lv.access_granularity}; "
+        gran = lv.access_granularity.value
+        keeps = "".join(sorted(x.value for x in (view.keeps or view.may_keep)[li]))
+        out.append(f"## {lv.name} (keeps {keeps}; {lv.word_bits}-bit words, {gran}; "
                    f"pJ per word: {e}{link}; x{arch.instances(li)} instances)\n")
         gated = f" Compute-side reads of {', '.join(sorted(x.value for x in lv.spike_gated))} are spike-gated " \
                 "(x rho)." if lv.spike_gated else ""
-        tiles = ", ".join(f"{x.value}: {formula(simplify_counts(sc.layer_counts.tiles[(li, x)]))} "
-                          f"= {_num(at(sc.layer_counts.tiles[(li, x)]))} x {bits_of(layer, x)} b"
-                          for x in Tensor if (li, x) in sc.layer_counts.tiles)
+        tiles = ", ".join(f"{x.value}: {formula(simplify_counts(lp.tiles[(li, x)]))} "
+                          f"= {_num(at(lp.tiles[(li, x)]))} x {bits_of(layer, x)} b"
+                          for x in Tensor if (li, x) in lp.tiles)
         out.append(f"Tiles per instance: {tiles}.{gated}\n")
         out.append(table(["tensor", "action", "elements", "value", "words", "energy (pJ)", "value", "evaluate()"],
                          rows) + "\n")

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from costmodel.arch import load_arch
-from costmodel.dataflows import DATAFLOWS
 from costmodel.network import load_network
+from mappers.dataflows import DATAFLOWS
 from mappers.mapping_io import FORMATS, dump
 from mappers.mapspace import build_mapspace, describe, load_constraints
 from mappers.search import METHODS, SearchResult, constraints_for, search

@@ -15,13 +15,14 @@ from dataclasses import replace
 from costmodel import compat
 from costmodel.arch import Arch, load_arch
 from costmodel.cost import Cost
-from costmodel.dataflows import DATAFLOWS, TPlacement, heuristic_mapping
 from costmodel.evaluate import evaluate
 from costmodel.mapping import Invalid, LevelMapping, Loop, Mapping
 from costmodel.network import load_network
 from costmodel.network_eval import NetworkResult, evaluate_network
 from costmodel.types import Action, Dim
 from costmodel.workload import Layer
+from mappers.dataflows import DATAFLOWS, TPlacement
+from mappers.heuristic import heuristic_mapping
 from spikeloop.rows import Row
 
 ARCH = "sata"
