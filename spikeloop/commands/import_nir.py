@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from spikeloop.cli import UserError
+from spikeloop.cliargs import output_file, positive_float, positive_int, probability
 from spikeloop.formatting import table
 
 _DESCRIPTION = """Import a NIR graph (Conv2d, Linear, Affine, LIF, CubaLIF, IF, LI, SumPool2d, AvgPool2d, Flatten,
@@ -25,11 +26,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "model", metavar="MODEL.nir", help="NIR file written by nir.write (e.g. after snntorch.export_to_nir)"
     )
-    p.add_argument("--out", required=True, metavar="NET.yaml", help="network YAML to write")
-    p.add_argument("--weights", metavar="NET.npz", help="weights to write: <layer>.weight and <layer>.bias, float32")
+    p.add_argument("--out", required=True, type=output_file, metavar="NET.yaml", help="network YAML to write")
+    p.add_argument(
+        "--weights",
+        type=output_file,
+        metavar="NET.npz",
+        help="weights to write: <layer>.weight and <layer>.bias, float32",
+    )
     p.add_argument(
         "--dt",
-        type=float,
+        type=positive_float,
         default=1e-4,
         help="forward-Euler step in seconds for the time constants: leak = 1 - dt/tau (IF: leak 1); default 1e-4, "
         "the dt snnTorch's exporter writes (tau = dt/(1-beta))",
@@ -48,19 +54,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="per-neuron parameters that differ within a node: none refuses (default), mean takes the mean",
     )
     p.add_argument("--strict", action="store_true", help="refuse the import if any parameter must be approximated")
-    p.add_argument("-T", "--timesteps", type=int, default=4, help="timesteps written to the network (default 4)")
+    p.add_argument(
+        "-T", "--timesteps", type=positive_int, default=4, help="timesteps written to the network (default 4)"
+    )
     p.add_argument("--name", default=None, help="network name (default: the file name without .nir)")
     p.add_argument("--dataset", default="", help="dataset name written to the network (optional)")
     p.add_argument(
         "--spike-density",
-        type=float,
+        type=probability,
         default=0.15,
         help="assumed input spike density of every layer not reading the (analog) input, which gets 1.0 "
         "(default 0.15); spikeloop profile measures them",
     )
-    p.add_argument("--weight-bits", type=int, default=8, help="weight bits (default 8)")
-    p.add_argument("--psum-bits", type=int, default=16, help="partial-sum bits (default 16)")
-    p.add_argument("--membrane-bits", type=int, default=16, help="membrane bits (default 16)")
+    p.add_argument("--weight-bits", type=positive_int, default=8, help="weight bits (default 8)")
+    p.add_argument("--psum-bits", type=positive_int, default=16, help="partial-sum bits (default 16)")
+    p.add_argument("--membrane-bits", type=positive_int, default=16, help="membrane bits (default 16)")
     p.set_defaults(func=_cmd)
 
 
@@ -68,9 +76,6 @@ def _cmd(args: argparse.Namespace) -> int:
     from costmodel.network import load_network
     from spikeloop.nir_import import import_nir, write_network, write_weights
 
-    for key in ("weight_bits", "psum_bits", "membrane_bits", "timesteps"):
-        if getattr(args, key) < 1:
-            raise UserError(f"--{key.replace('_', '-')}: expected a positive integer, got {getattr(args, key)}")
     out = Path(args.out)
     if out.suffix not in (".yaml", ".yml"):
         raise UserError(f"--out {args.out}: expected a .yaml file")
