@@ -864,8 +864,8 @@ class _Importer:
                 )
                 return
             layer.weight = layer.weight * per_channel.reshape(1, -1, 1, 1)
-        self.notes.append(f"factor {_describe(v.gain)} from {_names(v.gain_from)} folded into the input channels of "
-                          f"layer {layer.name!r}'s weights")  # fmt: skip
+        self.notes.append(f"factor {_describe(v.gain)} from {_names(v.gain_from)} folded into the weights of "
+                          f"layer {layer.name!r} (input channels)")  # fmt: skip
 
     def fold_output_side(self, v: _Value, before: str) -> None:
         """A factor after a conv/linear layer (before its neuron): scale its output channels' weights and bias."""
@@ -885,8 +885,8 @@ class _Importer:
         layer.weight = layer.weight * per_channel.reshape(shape)
         if layer.bias is not None:
             layer.bias = layer.bias * per_channel
-        self.notes.append(f"factor {_describe(v.gain)} from {_names(v.gain_from)} folded into the output channels of "
-                          f"layer {layer.name!r}'s weights")  # fmt: skip
+        self.notes.append(f"factor {_describe(v.gain)} from {_names(v.gain_from)} folded into the weights of "
+                          f"layer {layer.name!r} (output channels)")  # fmt: skip
 
     def note_multivalued(self, layer: _Layer, v: _Value) -> None:
         if v.layer != INPUT and not v.spiking:
