@@ -5,8 +5,10 @@ The interface a spec loader calls::
 
     from costmodel.components import ComponentInputError, estimate
 
+    block = with_level_defaults(level_yaml["estimate"], capacity_bits=level_yaml["capacity_bits"],
+                                word_bits=level_yaml["word_bits"], technology_nm=arch_yaml.get("technology_nm"))
     try:
-        est = estimate(level_yaml["estimate"])            # {"class": "sram", "capacity_bits": ..., ...}
+        est = estimate(block)                             # {"class": "sram", "capacity_bits": ..., ...}
     except ComponentInputError as err:                   # one line, starts with the attribute name
         raise SpecError(f"{path}: levels[{i}].estimate.{err}") from None
     energy_pj = {"read": est.read_pj, "write": est.write_pj, "update": est.update_pj}
@@ -46,7 +48,7 @@ from costmodel.components.model import (
     SramSpec,
     leakage_pj_per_cycle,
 )
-from costmodel.components.spec import parse_spec
+from costmodel.components.spec import parse_spec, with_level_defaults
 
 
 def estimate(
@@ -89,4 +91,5 @@ __all__ = [
     "hwcomponents_available",
     "leakage_pj_per_cycle",
     "parse_spec",
+    "with_level_defaults",
 ]

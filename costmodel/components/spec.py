@@ -210,3 +210,32 @@ def _crossbar(given: Mapping[str, Any]) -> CrossbarSpec:
         row_activity=positive_float("row_activity", given.get("row_activity", 1.0), maximum=1.0, allow_zero=True),
         cell_area_f2=cell,
     )
+
+
+def with_level_defaults(
+    block: Mapping[str, Any],
+    *,
+    capacity_bits: int | None = None,
+    word_bits: int | None = None,
+    technology_nm: float | None = None,
+) -> dict[str, Any]:
+    """The ``estimate:`` block of a level with the attributes it leaves out taken from the level.
+
+    The loader's contract (docs/components.md, "YAML"): an sram or regfile block without
+    ``capacity_bits`` takes the level's ``capacity_bits`` (divided by ``macros`` for an sram), a
+    memory block without ``width_bits`` takes the level's ``word_bits``, and any block without
+    ``technology_nm`` takes the arch's. So a sweep over ``levels[X].capacity_bits`` moves the
+    estimate with it. Explicit block values win; nothing is validated here (:func:`parse_spec` does).
+    """
+    filled = dict(block)
+    kind = filled.get("class")
+    memories = (ComponentClass.SRAM.value, ComponentClass.REGFILE.value)
+    if kind in memories and "capacity_bits" not in filled and capacity_bits is not None:
+        macros = filled.get("macros", 1) if kind == ComponentClass.SRAM.value else 1
+        whole = isinstance(macros, int) and not isinstance(macros, bool) and macros > 0
+        filled["capacity_bits"] = capacity_bits // macros if whole else capacity_bits
+    if kind in (*memories, ComponentClass.DRAM.value) and "width_bits" not in filled and word_bits is not None:
+        filled["width_bits"] = word_bits
+    if "technology_nm" not in filled and technology_nm is not None:
+        filled["technology_nm"] = technology_nm
+    return filled
