@@ -366,11 +366,12 @@ def test_calibration_covers_every_class() -> None:
 def test_bad_input_names_the_attribute(attributes: dict[str, Any], attribute: str, shown: str) -> None:
     with pytest.raises(ComponentInputError) as info:
         estimate(attributes)
-    message = str(info.value)
-    assert isinstance(info.value, ValueError)
+    error: ComponentInputError = info.value
+    message = str(error)
+    assert error.attribute == attribute
+    assert isinstance(error, ValueError)  # the loader catches ValueError
     assert "\n" not in message
     assert message.startswith(f"{attribute}: "), message
-    assert info.value.attribute == attribute
     assert shown in message, message
 
 
