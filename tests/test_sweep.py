@@ -24,11 +24,11 @@ from hypothesis import strategies as st  # noqa: E402
 
 import archspecs  # noqa: E402
 from costmodel.arch import arch_from_dict  # noqa: E402
-from mappers.dataflows import dataflow  # noqa: E402
-from mappers.heuristic import heuristic_mapping  # noqa: E402
 from costmodel.network import load_network  # noqa: E402
 from costmodel.network_eval import evaluate_network  # noqa: E402
 from costmodel.specio import SpecError, load_yaml  # noqa: E402
+from mappers.dataflows import dataflow  # noqa: E402
+from mappers.heuristic import heuristic_mapping  # noqa: E402
 from spikeloop.cli import main  # noqa: E402
 from spikeloop.sweep import (  # noqa: E402
     evaluate_point,
@@ -41,14 +41,20 @@ from spikeloop.sweep import (  # noqa: E402
 )
 
 # A tiny network: a point costs milliseconds, so the tests can afford real process pools.
-TINY = {
+TINY: dict[str, Any] = {
     "name": "tiny",
     "dataset": "toy",
     "source": "test",
     "timesteps": 2,
     "input": {"channels": 2, "height": 8, "width": 8},
-    "defaults": {"weight_bits": 8, "psum_bits": 16, "membrane_bits": 16, "spike_density": 0.25,
-                 "weight_density": 1.0, "neuron": {"leak": 0.9, "threshold": 1.0, "reset": "soft"}},
+    "defaults": {
+        "weight_bits": 8,
+        "psum_bits": 16,
+        "membrane_bits": 16,
+        "spike_density": 0.25,
+        "weight_density": 1.0,
+        "neuron": {"leak": 0.9, "threshold": 1.0, "reset": "soft"},
+    },
     "layers": [
         {"name": "conv1", "kind": "conv", "out_channels": 4, "kernel": 3, "padding": 1},
         {"name": "pool", "kind": "pool", "pool": "max", "kernel": 2},
@@ -129,37 +135,53 @@ def test_point_keys_are_stable_and_follow_the_data(tmp_path: Path) -> None:
 def test_default_T_is_the_network_files(tmp_path: Path) -> None:
     grid = load_grid(write_grid(tmp_path, "archs: [generic3]\nnetworks: [tiny.yaml, vgg5-cifar10]\n"))
     assert sorted((t.point.network, t.point.T, t.point.dataflow) for t in grid.tasks) == [
-        ("tiny.yaml", 2, "os"), ("vgg5-cifar10", 4, "os")]
+        ("tiny.yaml", 2, "os"),
+        ("vgg5-cifar10", 4, "os"),
+    ]
 
 
 def test_best_points_multiply_by_objectives(tmp_path: Path) -> None:
-    grid = load_grid(write_grid(tmp_path, "archs: [generic3]\nnetworks: [tiny.yaml]\n"
-                                          "dataflows: [os, best]\nobjectives: [energy, edp]\n"))
+    grid = load_grid(
+        write_grid(
+            tmp_path, "archs: [generic3]\nnetworks: [tiny.yaml]\ndataflows: [os, best]\nobjectives: [energy, edp]\n"
+        )
+    )
     assert sorted((t.point.dataflow, str(t.point.objective)) for t in grid.tasks) == [
-        ("best", "edp"), ("best", "energy"), ("os", "None")]
+        ("best", "edp"),
+        ("best", "energy"),
+        ("os", "None"),
+    ]
 
 
 def test_per_arch_overrides(tmp_path: Path) -> None:
-    text = ("archs:\n  - generic3\n  - arch: generic3\n    overrides:\n      compute.lif_sharing: [2, 4]\n"
-            "networks: [tiny.yaml]\n")
+    text = (
+        "archs:\n  - generic3\n  - arch: generic3\n    overrides:\n      compute.lif_sharing: [2, 4]\n"
+        "networks: [tiny.yaml]\n"
+    )
     grid = load_grid(write_grid(tmp_path, text))
     assert sorted(dict(t.point.overrides).get("compute.lif_sharing", 1) for t in grid.tasks) == [1, 2, 4]
 
 
-@pytest.mark.parametrize(("override", "expect"), [
-    ("levels[GLB].capacity_bitz: [1]", "overrides.levels[GLB].capacity_bitz: value 1: archspecs/generic3.yaml: "
-                                       "levels[1].capacity_bitz: unknown key"),
-    ("levels[SRAM].capacity_bits: [1]", "overrides.levels[SRAM].capacity_bits: levels: no item named 'SRAM'"),
-    ("levels[7].word_bits: [8]", "overrides.levels[7].word_bits: levels[7]: index out of range"),
-    ("levels[GLB].capacity_bits: [-5]", "overrides.levels[GLB].capacity_bits: value -5: "),
-    ("levels[GLB].fanout.z: [2]", "overrides.levels[GLB].fanout.z: value 2: "),
-    ("compute.lif_sharing: [0]", "overrides.compute.lif_sharing: value 0: "),
-    ("device.adc.bits: [4]", "overrides.device.adc.bits: device: no such key in the arch"),
-    ("levels.GLB: [1]", "overrides.levels.GLB: levels is a list, not a mapping"),
-    ("levels[GLB]capacity_bits: [1]", "malformed path segment"),
-    ("compute.lif_sharing: 4", "overrides.compute.lif_sharing: expected a non-empty list of values"),
-    ("compute.lif_sharing: [1, 1]", "overrides.compute.lif_sharing: value 1 is listed twice"),
-])
+@pytest.mark.parametrize(
+    ("override", "expect"),
+    [
+        (
+            "levels[GLB].capacity_bitz: [1]",
+            "overrides.levels[GLB].capacity_bitz: value 1: archspecs/generic3.yaml: "
+            "levels[1].capacity_bitz: unknown key",
+        ),
+        ("levels[SRAM].capacity_bits: [1]", "overrides.levels[SRAM].capacity_bits: levels: no item named 'SRAM'"),
+        ("levels[7].word_bits: [8]", "overrides.levels[7].word_bits: levels[7]: index out of range"),
+        ("levels[GLB].capacity_bits: [-5]", "overrides.levels[GLB].capacity_bits: value -5: "),
+        ("levels[GLB].fanout.z: [2]", "overrides.levels[GLB].fanout.z: value 2: "),
+        ("compute.lif_sharing: [0]", "overrides.compute.lif_sharing: value 0: "),
+        ("device.adc.bits: [4]", "overrides.device.adc.bits: device: no such key in the arch"),
+        ("levels.GLB: [1]", "overrides.levels.GLB: levels is a list, not a mapping"),
+        ("levels[GLB]capacity_bits: [1]", "malformed path segment"),
+        ("compute.lif_sharing: 4", "overrides.compute.lif_sharing: expected a non-empty list of values"),
+        ("compute.lif_sharing: [1, 1]", "overrides.compute.lif_sharing: value 1 is listed twice"),
+    ],
+)
 def test_bad_overrides_name_the_grid_key(tmp_path: Path, override: str, expect: str) -> None:
     path = write_grid(tmp_path, f"archs: [generic3]\noverrides:\n  {override}\nnetworks: [tiny.yaml]\n")
     with pytest.raises(SpecError) as info:
@@ -170,19 +192,25 @@ def test_bad_overrides_name_the_grid_key(tmp_path: Path, override: str, expect: 
     assert expect in msg, msg
 
 
-@pytest.mark.parametrize(("text", "expect"), [
-    ("archs: []\nnetworks: [tiny.yaml]\n", "archs: expected a non-empty list"),
-    ("archs: [nosuch]\nnetworks: [tiny.yaml]\n", "archs[0]: unknown architecture 'nosuch'"),
-    ("archs: [generic3]\nnetworks: [nosuch]\n", "networks[0]: unknown network 'nosuch'"),
-    ("archs: [generic3]\nnetworks: [tiny.yaml]\nT: [0]\n", "T: expected a non-empty list of positive integers"),
-    ("archs: [generic3]\nnetworks: [tiny.yaml]\ndataflows: [xs]\n", "dataflows: unknown dataflow 'xs'"),
-    ("archs: [generic3]\nnetworks: [tiny.yaml]\nobjectives: [area]\n", "objectives: unknown objective 'area'"),
-    ("archs: [generic3]\nnetworks: [tiny.yaml]\ncolour: red\n", "colour: unknown key"),
-    ("archs: [generic3, generic3]\nnetworks: [tiny.yaml]\n", "archs[1]: point {"),
-    ("archs:\n  - {arch: generic3, colour: red}\nnetworks: [tiny.yaml]\n", "archs[0].colour: unknown key"),
-    ("archs:\n  - arch: generic3\n    overrides:\n      levels[1].word_bits: [8]\noverrides:\n"
-     "  levels[GLB].word_bits: [16]\nnetworks: [tiny.yaml]\n", "the same arch key as"),
-])
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        ("archs: []\nnetworks: [tiny.yaml]\n", "archs: expected a non-empty list"),
+        ("archs: [nosuch]\nnetworks: [tiny.yaml]\n", "archs[0]: unknown architecture 'nosuch'"),
+        ("archs: [generic3]\nnetworks: [nosuch]\n", "networks[0]: unknown network 'nosuch'"),
+        ("archs: [generic3]\nnetworks: [tiny.yaml]\nT: [0]\n", "T: expected a non-empty list of positive integers"),
+        ("archs: [generic3]\nnetworks: [tiny.yaml]\ndataflows: [xs]\n", "dataflows: unknown dataflow 'xs'"),
+        ("archs: [generic3]\nnetworks: [tiny.yaml]\nobjectives: [area]\n", "objectives: unknown objective 'area'"),
+        ("archs: [generic3]\nnetworks: [tiny.yaml]\ncolour: red\n", "colour: unknown key"),
+        ("archs: [generic3, generic3]\nnetworks: [tiny.yaml]\n", "archs[1]: point {"),
+        ("archs:\n  - {arch: generic3, colour: red}\nnetworks: [tiny.yaml]\n", "archs[0].colour: unknown key"),
+        (
+            "archs:\n  - arch: generic3\n    overrides:\n      levels[1].word_bits: [8]\noverrides:\n"
+            "  levels[GLB].word_bits: [16]\nnetworks: [tiny.yaml]\n",
+            "the same arch key as",
+        ),
+    ],
+)
 def test_bad_grids_fail_on_one_line(tmp_path: Path, text: str, expect: str) -> None:
     path = write_grid(tmp_path, text)
     with pytest.raises((SpecError, FileNotFoundError)) as info:
@@ -213,23 +241,31 @@ def test_imc_arch_points_have_no_loop_nest_dataflow(tmp_path: Path) -> None:
     from costmodel.arch import load_arch
     from costmodel.imc import evaluate_network_imc
 
-    text = ("archs:\n  - arch: spikeflow\n    overrides:\n      imc.default_profile: [native, spikesim-compat]\n"
-            "  - generic3\nnetworks: [tiny.yaml]\ndataflows: [os, ws]\n")
+    text = (
+        "archs:\n  - arch: spikeflow\n    overrides:\n      imc.default_profile: [native, spikesim-compat]\n"
+        "  - generic3\nnetworks: [tiny.yaml]\ndataflows: [os, ws]\n"
+    )
     grid = load_grid(write_grid(tmp_path, text))
     assert sorted((t.point.arch, t.point.dataflow) for t in grid.tasks) == [
-        ("generic3", "os"), ("generic3", "ws"), ("spikeflow", "imc"), ("spikeflow", "imc")]
+        ("generic3", "os"),
+        ("generic3", "ws"),
+        ("spikeflow", "imc"),
+        ("spikeflow", "imc"),
+    ]
     task = next(t for t in grid.tasks if dict(t.point.overrides).get("imc.default_profile") == "spikesim-compat")
     rec = evaluate_point(task)
     assert rec["status"] == "ok", rec.get("error")
-    want = evaluate_network_imc(load_arch("spikeflow"), load_network(tmp_path / "tiny.yaml"),
-                                profile_name="spikesim-compat").to_dict()
+    want = evaluate_network_imc(
+        load_arch("spikeflow"), load_network(tmp_path / "tiny.yaml"), profile_name="spikesim-compat"
+    ).to_dict()
     assert rec["total_energy_pj"] == want["total_energy_pj"] and rec["latency_s"] == want["latency_s"]
     assert rec["imc"]["profile"] == "spikesim-compat"
 
 
 def test_bad_imc_override_value_names_the_grid_key(tmp_path: Path) -> None:
-    path = write_grid(tmp_path, "archs: [spikeflow]\noverrides:\n  imc.default_profile: [nosuch]\n"
-                                "networks: [tiny.yaml]\n")
+    path = write_grid(
+        tmp_path, "archs: [spikeflow]\noverrides:\n  imc.default_profile: [nosuch]\nnetworks: [tiny.yaml]\n"
+    )
     with pytest.raises(SpecError, match=r"overrides\.imc\.default_profile: value 'nosuch': archspecs/spikeflow"):
         load_grid(path)
 
@@ -237,8 +273,13 @@ def test_bad_imc_override_value_names_the_grid_key(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------ points
 def test_a_point_equals_evaluate_with_the_overridden_arch(tmp_path: Path) -> None:
     grid = load_grid(write_grid(tmp_path))
-    task = next(t for t in grid.tasks if dict(t.point.overrides)["levels[GLB].fanout"] == {"x": 2, "y": 8}
-                and t.point.T == 3 and t.point.dataflow == "ws")
+    task = next(
+        t
+        for t in grid.tasks
+        if dict(t.point.overrides)["levels[GLB].fanout"] == {"x": 2, "y": 8}
+        and t.point.T == 3
+        and t.point.dataflow == "ws"
+    )
     rec = evaluate_point(task)
     assert rec["status"] == "ok"
     data = load_yaml(archspecs.arch_path("generic3"))
@@ -252,9 +293,14 @@ def test_a_point_equals_evaluate_with_the_overridden_arch(tmp_path: Path) -> Non
         assert rec[k] == want[k], k
     assert [lr["name"] for lr in rec["layers"]] == ["conv1", "pool", "fc"]
     # and the override really changes the result: the default 4x4 array has other cycles
-    other = next(t for t in grid.tasks if dict(t.point.overrides)["levels[GLB].fanout"] == {"x": 4, "y": 4}
-                 and t.point.T == 3 and t.point.dataflow == "ws"
-                 and t.point.overrides[0] == task.point.overrides[0])
+    other = next(
+        t
+        for t in grid.tasks
+        if dict(t.point.overrides)["levels[GLB].fanout"] == {"x": 4, "y": 4}
+        and t.point.T == 3
+        and t.point.dataflow == "ws"
+        and t.point.overrides[0] == task.point.overrides[0]
+    )
     assert evaluate_point(other)["cycles"] != rec["cycles"]
 
 
@@ -309,8 +355,11 @@ def test_points_lost_by_the_executor_are_not_recorded_and_resume(tmp_path: Path,
 
 
 # ------------------------------------------------------------------------------------ streaming and resume
-def test_cli_local_pool_then_rerun_skips_everything(tmp_path: Path, reference,  # noqa: ANN001
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_local_pool_then_rerun_skips_everything(
+    tmp_path: Path,
+    reference,  # noqa: ANN001
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     grid, want = reference
     out = tmp_path / "r.jsonl"
     assert main(["sweep", "--grid", str(grid), "--out", str(out), "--workers", "2", "--quiet"]) == 0
@@ -340,13 +389,27 @@ def test_resume_repairs_a_truncated_line_duplicates_and_garbage(tmp_path: Path, 
 
 def test_killed_sweep_resumes_with_every_point_exactly_once(tmp_path: Path) -> None:
     # vgg5 points take ~0.2 s each: a 12-point sweep is still running when killed after 3 lines
-    text = ("archs: [generic3]\noverrides:\n  compute.lif_sharing: [1, 2, 4]\n  levels[GLB].capacity_bits: "
-            "[524288, 1048576]\nnetworks: [vgg5-cifar10]\nT: [1]\ndataflows: [os, ws]\n")
+    text = (
+        "archs: [generic3]\noverrides:\n  compute.lif_sharing: [1, 2, 4]\n  levels[GLB].capacity_bits: "
+        "[524288, 1048576]\nnetworks: [vgg5-cifar10]\nT: [1]\ndataflows: [os, ws]\n"
+    )
     grid = write_grid(tmp_path, text)
     out = tmp_path / "r.jsonl"
-    cmd = [sys.executable, "-m", "spikeloop.cli", "sweep", "--grid", str(grid), "--out", str(out),
-           "--workers", "1", "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "spikeloop.cli",
+        "sweep",
+        "--grid",
+        str(grid),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "--quiet",
+    ]
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
     deadline = time.monotonic() + 40
     try:
         while time.monotonic() < deadline and proc.poll() is None:
@@ -379,8 +442,11 @@ def test_two_sweeps_cannot_write_one_file(tmp_path: Path, capsys: pytest.Capture
 
 
 # ------------------------------------------------------------------------------------ Dask
-def test_dask_cluster_gives_the_local_pool_results(tmp_path: Path, reference,  # noqa: ANN001
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_dask_cluster_gives_the_local_pool_results(
+    tmp_path: Path,
+    reference,  # noqa: ANN001
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     pytest.importorskip("distributed", reason='Dask is an optional extra: pip install "spikeloop[dask]"')
     from distributed import LocalCluster
 
@@ -388,11 +454,13 @@ def test_dask_cluster_gives_the_local_pool_results(tmp_path: Path, reference,  #
     local = tmp_path / "local.jsonl"
     assert main(["sweep", "--grid", str(grid), "--out", str(local), "--workers", "2", "--quiet"]) == 0
     dist = tmp_path / "dask.jsonl"
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
-        rc = main(["sweep", "--grid", str(grid), "--out", str(dist), "--scheduler", cluster.scheduler_address,
-                   "--quiet"])
+        rc = main(
+            ["sweep", "--grid", str(grid), "--out", str(dist), "--scheduler", cluster.scheduler_address, "--quiet"]
+        )
         # the points really ran on the cluster: its scheduler saw one evaluate_point task per point
         ran = {t[0] for t in cluster.scheduler.transition_log if t[2] == "memory" and "evaluate_point" in str(t[0])}
         assert len(ran) == len(want)
@@ -409,8 +477,20 @@ def test_unreachable_scheduler_is_a_user_error(capsys: pytest.CaptureFixture[str
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     grid = write_grid(tmp_path)
-    rc = main(["sweep", "--grid", str(grid), "--out", str(tmp_path / "r.jsonl"), "--quiet",
-               "--scheduler", f"tcp://127.0.0.1:{port}", "--connect-timeout", "1"])
+    rc = main(
+        [
+            "sweep",
+            "--grid",
+            str(grid),
+            "--out",
+            str(tmp_path / "r.jsonl"),
+            "--quiet",
+            "--scheduler",
+            f"tcp://127.0.0.1:{port}",
+            "--connect-timeout",
+            "1",
+        ]
+    )
     assert rc == 2
     assert "cannot reach the Dask scheduler" in capsys.readouterr().err
 
@@ -439,11 +519,27 @@ def test_pareto_front_is_exactly_the_non_dominated_set(points: list[tuple[int, i
 
 def test_pareto_groups_by_workload_and_skips_failures() -> None:
     def rec(net: str, t: int, e: float, lat: float, a: float, status: str = "ok") -> dict[str, Any]:
-        return {"point": f"{net}{t}{e}{lat}{a}", "network": net, "T": t, "status": status, "arch": "a",
-                "dataflow": "os", "total_energy_pj": e, "latency_s": lat, "area_mm2": a}
+        return {
+            "point": f"{net}{t}{e}{lat}{a}",
+            "network": net,
+            "T": t,
+            "status": status,
+            "arch": "a",
+            "dataflow": "os",
+            "total_energy_pj": e,
+            "latency_s": lat,
+            "area_mm2": a,
+        }
 
-    groups = pareto_fronts([rec("n", 1, 1, 9, 1), rec("n", 1, 2, 2, 1), rec("n", 1, 3, 3, 1),
-                            rec("n", 2, 9, 9, 9), rec("n", 1, 0, 0, 0, status="failed")])
+    groups = pareto_fronts(
+        [
+            rec("n", 1, 1, 9, 1),
+            rec("n", 1, 2, 2, 1),
+            rec("n", 1, 3, 3, 1),
+            rec("n", 2, 9, 9, 9),
+            rec("n", 1, 0, 0, 0, status="failed"),
+        ]
+    )
     assert [(g.network, g.T, len(g.records), len(g.front)) for g in groups] == [("n", 1, 3, 2), ("n", 2, 1, 1)]
     assert [r["total_energy_pj"] for r in groups[0].front] == [1, 2]
 
