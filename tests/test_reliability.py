@@ -482,7 +482,11 @@ def _group(pgid: int) -> list[str]:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_sigkill_of_a_sweep_leaves_no_worker(tmp_path: Path) -> None:
+@pytest.mark.parametrize("scheduler", ["pool", "local"])
+def test_sigkill_of_a_sweep_leaves_no_worker(tmp_path: Path, scheduler: str) -> None:
+    """The local process pool, and a Dask LocalCluster the sweep starts (``--scheduler local``)."""
+    if scheduler == "local":
+        pytest.importorskip("distributed", reason='Dask is an optional extra: pip install "spikeloop[dask]"')
     grid = tmp_path / "grid.yaml"
     grid.write_text(
         "archs: [generic3]\noverrides:\n  compute.lif_sharing: [1, 2, 4]\n"
@@ -503,6 +507,7 @@ def test_sigkill_of_a_sweep_leaves_no_worker(tmp_path: Path) -> None:
             "--workers",
             "2",
             "--quiet",
+            *(["--scheduler", "local"] if scheduler == "local" else []),
         ],
         start_new_session=True,
         stdout=subprocess.DEVNULL,
@@ -515,7 +520,7 @@ def test_sigkill_of_a_sweep_leaves_no_worker(tmp_path: Path) -> None:
                 break
             time.sleep(0.05)
         assert proc.poll() is None, "the sweep ended before it could be killed"
-        assert len(_group(proc.pid)) >= 3  # the sweep, the fork server and its workers
+        assert len(_group(proc.pid)) >= 3  # the sweep and its worker processes (and a fork server)
         os.kill(proc.pid, signal.SIGKILL)  # the sweep only: its workers must notice by themselves
         proc.wait()
         deadline = time.monotonic() + 15

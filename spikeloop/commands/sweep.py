@@ -9,6 +9,7 @@ and plots the energy / latency / area Pareto front of a results file.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from concurrent.futures import Executor
@@ -32,6 +33,29 @@ def _cpus() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
+
+
+LOCAL_DASK = "local"  # --scheduler local: a Dask LocalCluster started (and ended) by the sweep
+
+
+def local_dask_cluster(workers: int) -> Any:  # noqa: ANN401 - distributed.LocalCluster
+    """A Dask ``LocalCluster`` of ``workers`` single-threaded worker processes on this machine
+    (``--scheduler local``). Its workers end when this process ends, even by SIGKILL: each nanny's worker
+    process watches a pipe from its parent and exits when it closes (``tests/test_reliability.py``)."""
+    try:
+        from distributed import LocalCluster
+    except ImportError:
+        raise UserError(
+            '--scheduler needs Dask: pip install "spikeloop[dask]" (or pip install "dask[distributed]")'
+        ) from None
+    return LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
 
 
 def dask_executor(address: str, *, timeout_s: float = 30.0) -> tuple[Executor, Any, int]:
@@ -83,8 +107,12 @@ def run(
     from spikeloop.sweep.grid import load_grid
 
     grid = load_grid(grid_file)
-    client = None
-    if scheduler:
+    client = cluster = None
+    if scheduler == LOCAL_DASK:
+        cluster = local_dask_cluster(workers or _cpus())
+        executor, client, slots = dask_executor(cluster.scheduler_address, timeout_s=connect_timeout_s)
+        where = f"Dask LocalCluster ({slots} worker processes)"
+    elif scheduler:
         executor, client, slots = dask_executor(scheduler, timeout_s=connect_timeout_s)
         where = f"Dask scheduler {scheduler} ({slots} worker threads)"
     else:
@@ -112,6 +140,8 @@ def run(
             client.close()
         else:
             executor.shutdown(wait=True, cancel_futures=True)
+        if cluster is not None:
+            cluster.close()
     return summary
 
 
@@ -177,7 +207,7 @@ def _cmd(args: argparse.Namespace) -> int:
         raise UserError("give --grid GRID.yaml (run a sweep) or --pareto RESULTS.jsonl (its Pareto front)")
     if args.png:
         raise UserError("--png goes with --pareto")
-    if args.workers and args.scheduler:
+    if args.workers and args.scheduler and args.scheduler != LOCAL_DASK:
         raise UserError("--workers is for the local pool; a Dask cluster's size is set where it is started")
     out = args.out or Path(args.grid).stem + ".jsonl"
     check_output("--out", "file", out)
@@ -216,7 +246,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--scheduler",
         default=None,
         metavar="tcp://HOST:PORT",
-        help="run on this Dask distributed scheduler instead of a local pool",
+        help="run on this Dask distributed scheduler instead of a local pool; 'local' starts a Dask "
+        "LocalCluster of --workers processes here",
     )
     p.add_argument(
         "--connect-timeout",
