@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from costmodel.types import ACCUMULATED, OP_SPACE, RELEVANT, Action, Axis, Dim, Tensor
 
@@ -112,6 +112,16 @@ class Window:
 
 
 @dataclass(frozen=True, slots=True, order=True)
+class Gate:
+    """A 0/1 factor: 1 iff some loop of ``positions`` has a bound > 1 (``live``) or none has (not ``live``). It
+    switches a count on or off with the mapping, e.g. a partial-sum drain that happens only when a reduction
+    loop is split over instances."""
+
+    positions: tuple[int, ...]
+    live: bool
+
+
+@dataclass(frozen=True, slots=True, order=True)
 class Presence:
     """A quantity exists only if ``tensor`` is kept at every level of ``kept`` and at none of ``bypassed``."""
 
@@ -122,14 +132,15 @@ class Presence:
 
 @dataclass(frozen=True, slots=True, order=True)
 class Quantity:
-    """An element count: ``scale`` x prod(factors) x prod(active refetch factors) x prod(window extents),
-    zero unless ``presence`` holds."""
+    """An element count: ``scale`` x prod(factors) x prod(active refetch factors) x prod(window extents) x
+    prod(gates), zero unless ``presence`` holds."""
 
     factors: tuple[int, ...]
     refetch: tuple[Refetch, ...] = ()
     windows: tuple[Window, ...] = ()
     scale: int = 1
     presence: Presence | None = None
+    gates: tuple[Gate, ...] = ()
 
     def without(self, positions: Sequence[int]) -> Quantity:
         """The quantity divided by the factors of ``positions`` (a multicast or reduction group)."""
@@ -137,8 +148,13 @@ class Quantity:
         missing = drop - set(self.factors)
         if missing:
             raise ValueError(f"cannot divide by positions {sorted(missing)}: not factors of the quantity")
-        return Quantity(tuple(j for j in self.factors if j not in drop), self.refetch, self.windows, self.scale,
-                        self.presence)
+        return replace(self, factors=tuple(j for j in self.factors if j not in drop))
+
+    def gated(self, gate: Gate) -> Quantity | None:
+        """The quantity times a gate; None when the gate is always 0 (a live-gate over no loops)."""
+        if not gate.positions:
+            return None if gate.live else self
+        return replace(self, gates=tuple(sorted({*self.gates, gate})))
 
 
 def window_extent(p, r, stride, select: Callable = lambda c, a, b: a if c else b):  # noqa: ANN001, ANN201
@@ -294,6 +310,13 @@ def _transfers(b: _Builder, tensor: Tensor, parent: int, child: int, presence: P
         return Quantity(tuple(sorted(res_f + tile.factors + inst)), refetch, tile.windows, presence=presence)
 
     residencies = moved(_refetches(view, tensor, child, above))
+    if tensor is Tensor.O:  # partial sums split over instances (a reduction loop spatial above the child) drain
+        drain = moved(()).gated(Gate(_reduction_split(view, child), live=True))
+        if drain is not None:
+            b.access(child, tensor, Action.READ, drain)
+            b.access(parent, tensor, Action.UPDATE, drain.without(group(parent)))
+            for h in range(parent, child):
+                b.cross(h, tensor, drain.without(group(h)))
     if tensor in ACCUMULATED:
         made = []
         for sign, q in ((1, residencies), (-1, moved(()))):  # (residencies - distinct tiles) x tile x inst
@@ -331,15 +354,46 @@ def _compute_side(b: _Builder, tensor: Tensor, level: int, presence: Presence | 
         b.access(level, tensor, Action.READ, ops.without(group(level)), compute_side=True)
     elif tensor is Tensor.O:
         b.access(level, tensor, Action.UPDATE, ops.without(group(level)), compute_side=True)
-        lif = Quantity(_positions(view, lambda j, p: p.dim in OP_SPACE[Tensor.U]), presence=presence)
-        b.access(level, tensor, Action.READ, lif)  # the LIF unit reads every finished partial sum
-        b.cross(level, tensor, lif)
     elif tensor is Tensor.U:
         b.access(level, tensor, Action.UPDATE, ops.without(group(level)))
     else:
         b.access(level, tensor, Action.WRITE, ops)
     for h in range(level, view.n_levels):
         b.cross(h, tensor, ops.without(group(h)))
+
+
+def _reduction_split(view: NestView, level: int) -> tuple[int, ...]:
+    """Spatial loops of reduction dims (C, R, S) above ``level``: when one is live, the instances of ``level``
+    hold parts of the same partial sums, which must be reduced above it before the LIF can read them."""
+    return _positions(view, lambda j, p: p.spatial and p.level < level and p.dim in OP_SPACE[Tensor.O]
+                      and p.dim not in RELEVANT[Tensor.O])
+
+
+def _lif_reads(b: _Builder, cand: Sequence[int]) -> None:
+    """The LIF unit reads every finished partial sum (T*N*K*P*Q of them) once, at the innermost level keeping O
+    whose instances hold whole sums (no live reduction loop split above it). At level L that is
+    lif x [L complete] - lif x [the next kept level below L complete]: over the kept levels the terms telescope
+    to exactly one level. A concrete view drops the pairs that cancel identically (same split loops)."""
+    view = b.view
+    lif = Quantity(_positions(view, lambda j, p: p.dim in OP_SPACE[Tensor.U]))
+    for i, lv in enumerate(cand):
+        split = _reduction_split(view, lv)
+        below = list(cand[i + 1:])
+        if view.keeps is not None:
+            if below and _reduction_split(view, below[0]) == split:
+                continue  # the next kept level below is as complete: this level reads nothing
+            below = below[:1]
+        terms = [(1, Gate(split, live=False), view.presence(Tensor.O, (lv,), ()))]
+        for m in below:
+            between = tuple(x for x in cand if lv < x < m)
+            terms.append((-1, Gate(_reduction_split(view, m), live=False), view.presence(Tensor.O, (lv, m), between)))
+        for sign, gate, pres in terms:
+            q = lif.gated(gate)
+            if q is None or pres is False:
+                continue
+            q = _with(q, pres)
+            b.access(lv, Tensor.O, Action.READ, q, sign)
+            b.cross(lv, Tensor.O, q, sign)
 
 
 def _tensor(b: _Builder, tensor: Tensor) -> None:
@@ -359,11 +413,12 @@ def _tensor(b: _Builder, tensor: Tensor) -> None:
         pres = view.presence(tensor, (lv,), tuple(m for m in cand if m > lv))
         if pres is not False:
             _compute_side(b, tensor, lv, None if pres is True else pres)
+    if tensor is Tensor.O:
+        _lif_reads(b, cand)
 
 
 def _with(q: Quantity, presence: Presence | bool) -> Quantity:
-    return q if presence is True or presence is False else Quantity(q.factors, q.refetch, q.windows, q.scale,
-                                                                     presence)
+    return q if presence is True or presence is False else replace(q, presence=presence)
 
 
 def analyze(view: NestView, stride: int) -> Analysis:

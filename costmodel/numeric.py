@@ -73,7 +73,8 @@ def _refetch_active(r: Refetch, cols: _Columns, rank: Sequence[int] | None) -> A
 
 def quantity_value(q: Quantity, cols: _Columns, rank: Sequence[int] | None,
                    keeps: Sequence[frozenset[Tensor]] | None) -> Array:
-    """scale x prod(factors) x prod(active refetch factors) x prod(window extents), or 0 (integers)."""
+    """scale x prod(factors) x prod(active refetch factors) x prod(window extents) x prod(gates), or 0 when the
+    presence condition fails (integers)."""
     if not presence_holds(q.presence, keeps):
         return np.zeros(cols.m, dtype=np.int64)
     v = cols.prod(q.factors)
@@ -81,6 +82,8 @@ def quantity_value(q: Quantity, cols: _Columns, rank: Sequence[int] | None,
         v = np.where(_refetch_active(r, cols, rank), v * cols.cols[r.position], v)
     for w in q.windows:
         v = v * window_extent(cols.prod(w.p), cols.prod(w.r), w.stride, np.where)
+    for g in q.gates:
+        v = np.where(cols.any_live(g.positions) == g.live, v, 0)
     return v * q.scale if q.scale != 1 else v
 
 

@@ -163,7 +163,8 @@ def _refetch(r: Refetch, f: Sequence[Expr], general: bool) -> Expr:
 
 
 def quantity_expr(q: Quantity, f: Sequence[Expr], general: bool = False) -> Expr:
-    """scale x prod(factors) x prod(refetch factors) x prod(window extents) of a concrete-view quantity."""
+    """scale x prod(factors) x prod(refetch factors) x prod(window extents) x prod(gates) of a concrete-view
+    quantity."""
     if q.presence is not None:
         raise ValueError("the symbolic arithmetic evaluates concrete nests (bypass known)")
     out = sp.Integer(q.scale) * sp.Mul(*(f[j] for j in q.factors))
@@ -171,6 +172,10 @@ def quantity_expr(q: Quantity, f: Sequence[Expr], general: bool = False) -> Expr
         out = out * _refetch(r, f, general)
     for w in q.windows:
         out = out * window_extent(sp.Mul(*(f[j] for j in w.p)), sp.Mul(*(f[j] for j in w.r)), w.stride, select)
+    for g in q.gates:
+        on, off = (sp.Integer(1), sp.Integer(0)) if g.live else (sp.Integer(0), sp.Integer(1))
+        out = out * (sp.Piecewise((on, sp.Or(*[sp.Gt(f[k], 1) for k in g.positions])), (off, True)) if general
+                     else on)  # readable form: every present loop is live
     return out
 
 

@@ -41,7 +41,7 @@ from fractions import Fraction
 
 from ortools.sat.python import cp_model
 
-from costmodel.analysis import Quantity, Refetch, Window, window_extent
+from costmodel.analysis import Gate, Quantity, Refetch, Window, window_extent
 from costmodel.pricing import CostForm
 from costmodel.types import DIMS, Axis, Dim, Tensor
 from mappers.dataflows import TPlacement
@@ -88,6 +88,7 @@ class _Vars:
     before: dict[int, dict[tuple[Dim, Dim], cp_model.IntVar]] = field(default_factory=dict)
     keep: dict[tuple[int, Tensor], object] = field(default_factory=dict)  # BoolVar or True/False
     refetch: dict[Refetch, cp_model.IntVar] = field(default_factory=dict)
+    gates: dict[Gate, object] = field(default_factory=dict)
     qvalue: dict[int, object] = field(default_factory=dict)  # IntVar or int (constant)
     qub: dict[int, int] = field(default_factory=dict)
 
@@ -232,12 +233,39 @@ class _Model:
         self.v.refetch[r] = x
         return x
 
+    def _live(self, slot: Slot):  # noqa: ANN202
+        """A BoolVar equal to [factor of ``slot`` > 1] (temporal slots have one from the start)."""
+        if slot not in self.v.live:
+            live = self.m.new_bool_var(f"live_{slot.level}{slot.axis or 't'}{slot.dim.value}")
+            ex = list(self.v.e[slot].values())
+            total = sum(self.primes[slot.dim].values())
+            if ex:
+                self.m.add(sum(ex) <= total * live)
+                self.m.add(sum(ex) >= live)
+            else:
+                self.m.add(live == 0)
+            self.v.live[slot] = live
+        return self.v.live[slot]
+
+    def _gate(self, g: Gate):  # noqa: ANN202
+        """A literal equal to the gate: some of its loops live (or none)."""
+        if g in self.v.gates:
+            return self.v.gates[g]
+        lives = [self._live(self.slots[j]) for j in g.positions]
+        anyv = self.m.new_bool_var(f"gate_{len(self.v.gates)}")
+        for x in lives:
+            self.m.add_implication(x, anyv)
+        self.m.add_bool_or([*lives, anyv.Not()])
+        lit = anyv if g.live else anyv.Not()
+        self.v.gates[g] = lit
+        return lit
+
     def _condition(self, q: Quantity):  # noqa: ANN202
-        """True, False, or a BoolVar equal to the quantity's keep/bypass condition."""
+        """True, False, or a BoolVar equal to the quantity's keep/bypass condition and gates."""
         pres = q.presence
+        lits = [self._gate(g) for g in q.gates]
         if pres is None:
-            return True
-        lits = []
+            return self._conjunction(lits)
         for lv in pres.kept:
             k = self.v.keep.get((lv, pres.tensor), False)
             if k is False:
@@ -250,6 +278,9 @@ class _Model:
                 return False
             if k is not False:
                 lits.append(k.Not())
+        return self._conjunction(lits)
+
+    def _conjunction(self, lits: list):  # noqa: ANN202
         if not lits:
             return True
         if len(lits) == 1:
@@ -286,7 +317,7 @@ class _Model:
     def constant(self, q: Quantity) -> int | None:
         """The value of a quantity that spans every loop of its dims (e.g. MACs, LIF updates): the product of
         those dims' bounds; None if it depends on the mapping."""
-        if q.refetch or q.windows or q.presence is not None:
+        if q.refetch or q.windows or q.gates or q.presence is not None:
             return None
         dims = {self.slots[j].dim for j in q.factors}
         every = {j for d in dims for j in self.space.slots_of[d]}

@@ -156,7 +156,7 @@ def features(p: Problem, spilled: set[Tensor], multicast: bool) -> set[str]:
         r = math.prod(x.bound for x in inner if x.dim is Dim.R)
         if r < p.layer.stride and any(x.dim is Dim.P for x in inner):
             out.add("window gap (r < stride in a tile)")
-    out.update(f"spill:{t.value}" for t in spilled)
+    out.update(f"spill:{t.value}" if isinstance(t, Tensor) else t for t in spilled)
     if multicast:
         out.add("multicast/reduction")
     return out
@@ -169,6 +169,7 @@ REQUIRED = (
     + [f"T@L{lv}s" for lv in (0, 1)]
     + [f"bypass:{t.value}" for t in Tensor]
     + [f"spill:{t.value}" for t in (Tensor.O, Tensor.U)]
+    + ["drain:O"]
     + [f"order:{a}{b}" for a, b in ("TK", "KT", "KC", "CK", "TC", "CT", "PQ", "QP", "PR", "RP", "TN", "NT")]
 )
 
@@ -202,6 +203,8 @@ def compare(p: Problem) -> tuple[set[Tensor], bool]:
     for key, tile in walked.tiles.items():
         assert int(counts.tiles[key][0]) == tile, f"tile of {key[1].value} at level {key[0]}{where}"
     spilled = {t for (_, t), (r, d) in walked.residencies.items() if r > d and t in (Tensor.O, Tensor.U)}
+    if walked.drained:
+        spilled.add("drain:O")
     multicast = bool(walked.merged)
     return spilled, multicast
 
@@ -279,8 +282,10 @@ def test_walker_spills_and_multicast_by_hand() -> None:
     2 instances (C spatial, relevant): L1 writes 12, L0 reads 12.
     I: L1 tile P = 2 rows; K is irrelevant to I and innermost at L0 (reuse), T relevant outside it:
     3 residencies per instance, 2 instances: L1 writes 3*2*2 = 12, L0 reads 12.
-    O: 6 residencies of 6 tiles per instance (no spill), so nothing moves between levels; compute
-    updates of O at L1: 24 (no spatial loop below L1), plus 12 LIF reads of finished sums.
+    O: 6 residencies of 6 tiles per instance (no spill); compute updates of O at L1: 24 (no spatial
+    loop below L1). The C loop is spatial above L1, so the two L1 instances hold halves of each sum:
+    L1 is split, every distinct tile's final value drains to L0 (6 tiles x 2 elements x 2 instances
+    = 24 L1 reads; the two C halves merge: 12 L0 updates) and the LIF reads the 12 finished sums at L0.
     S: 6 residencies of a 2-element L1 tile, each written back once: L1 reads 12, L0 writes 12;
     the LIF writes 12 spikes into L1.
     """
@@ -297,6 +302,6 @@ def test_walker_spills_and_multicast_by_hand() -> None:
     assert (w.writes[(1, Tensor.W)], w.reads[(0, Tensor.W)]) == (12, 12)
     assert (w.writes[(1, Tensor.I)], w.reads[(0, Tensor.I)]) == (12, 12)
     assert w.reads[(1, Tensor.I)] == 24 and w.reads[(1, Tensor.W)] == 24
-    assert w.updates[(1, Tensor.O)] == 24 and w.reads[(1, Tensor.O)] == 12
-    assert (w.reads[(0, Tensor.O)], w.updates[(0, Tensor.O)]) == (0, 0)
+    assert w.updates[(1, Tensor.O)] == 24 and w.reads[(1, Tensor.O)] == 24
+    assert (w.reads[(0, Tensor.O)], w.updates[(0, Tensor.O)]) == (12, 12)
     assert (w.reads[(1, Tensor.S)], w.writes[(0, Tensor.S)], w.writes[(1, Tensor.S)]) == (12, 12, 12)

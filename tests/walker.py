@@ -41,8 +41,12 @@ Ambiguities resolved here (the counts.py docstring leaves them open):
 * U's compute-side updates are de-duplicated over spatial T loops below U's innermost level like
   any other irrelevant spatial loop (T is irrelevant to U); physically the timesteps of one
   neuron are sequential, so such a mapping serialises them, but the count follows the rule.
-* The O partial sum read by the LIF unit (one per (t, n, k, p, q)) is charged at O's innermost
-  kept level, and is not de-duplicated.
+* The O partial sum read by the LIF unit (one per (t, n, k, p, q)) is charged at the innermost
+  level keeping O whose instances hold whole sums: no reduction loop (C, R, S) of bound > 1 is
+  spatial above it. Every kept level inside that one is *split*: its instances hold parts of the
+  same sums, so each distinct tile's final value is drained to the next kept level above (child
+  read, parent update; siblings that differ only in irrelevant spatial indices merge, i.e. the
+  spatial reduction). Reads are not de-duplicated.
 * An accumulated tile's refill and writeback events are identified by the step at which the
   residency starts; siblings follow the same temporal schedule, so this groups them exactly.
 """
@@ -84,6 +88,8 @@ class Walk:
     residencies: dict[Key, tuple[int, int]] = field(default_factory=dict)
     #: (parent level, tensor) where sibling transfers were merged (multicast / spatial reduction)
     merged: set[Key] = field(default_factory=set)
+    #: (child level, tensor) whose final partial sums were drained to the level above (split sums)
+    drained: set[Key] = field(default_factory=set)
 
 
 def flatten(mapping: Mapping) -> list[_Pos]:
@@ -170,6 +176,9 @@ def _walk_tensor(tensor: Tensor, full: Sequence[_Pos], keeps: Sequence[frozenset
             per_inst[tuple(inst[j] for j in inst_cols)] = seq
         return per_inst
 
+    def split(lv: int) -> bool:  # a reduction loop of bound > 1 spreads instances of lv over parts of a sum
+        return any(p.spatial and p.level < lv and p.bound > 1 and p.dim in (Dim.C, Dim.R, Dim.S) for p in full)
+
     for parent, child in itertools.pairwise(kept):
         size = out.tiles[(child, tensor)]
         n_parent_inst = sum(1 for j in spatial if full[j].level < parent)
@@ -206,10 +215,20 @@ def _walk_tensor(tensor: Tensor, full: Sequence[_Pos], keeps: Sequence[frozenset
         out.residencies[(child, tensor)] = (r_total, d_total)
         if len(parent_events) < child_events:
             out.merged.add((parent, tensor))
+        if tensor is Tensor.O and split(child):  # drain every distinct tile's final value
+            out.drained.add((child, tensor))
+            for inst, seq in per_inst.items():
+                for tile in {tile for _, tile in seq}:
+                    out.reads[(child, tensor)] += size
+                    child_events += 1
+                    parent_events.add(("drain", inst[:n_parent_inst], tile))
+            if len([e for e in parent_events if e[0] == "drain"]) < sum(
+                    len({tile for _, tile in seq}) for seq in per_inst.values()):
+                out.merged.add((parent, tensor))
         for kind, *_ in parent_events:
             if kind in ("refill", "fill"):
                 out.reads[(parent, tensor)] += size
-            elif kind == "spill":
+            elif kind in ("spill", "drain"):
                 out.updates[(parent, tensor)] += size
             else:
                 out.writes[(parent, tensor)] += size
@@ -229,7 +248,8 @@ def _walk_tensor(tensor: Tensor, full: Sequence[_Pos], keeps: Sequence[frozenset
         out.reads[key] += accesses
     elif tensor is Tensor.O:
         out.updates[key] += accesses
-        out.reads[key] += out.lif_ops  # the LIF unit reads every finished partial sum once
+        whole = [lv for lv in kept if not split(lv)][-1]  # the outermost level is never split
+        out.reads[(whole, tensor)] += out.lif_ops  # the LIF unit reads every finished partial sum once
     elif tensor is Tensor.U:
         out.updates[key] += accesses
     else:
