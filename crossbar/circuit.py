@@ -1,6 +1,6 @@
 """Exact IR drop of a resistive crossbar through its effective-conductance matrix G_eff.
 
-Circuit and conventions (shared/reference/crossbar.md section 2.1):
+Circuit and conventions (``docs/crossbar.md``, "Circuit"):
 
 * N rows (inputs, word lines) by M columns (outputs, bit lines). Cell (i, j) is a linear conductance G_ij
   between the row node u_ij and the column node w_ij.
@@ -33,12 +33,15 @@ A zero wire resistance is handled exactly as the limit (r_row = 0: u_ij = V_i; r
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 
 def _row_laplacian(m: int) -> np.ndarray:
@@ -48,11 +51,14 @@ def _row_laplacian(m: int) -> np.ndarray:
     return lap
 
 
-def effective_conductance(g: np.ndarray, r_row_ohm: float, r_col_ohm: float, *, chunk: int = 8) -> np.ndarray:
+def effective_conductance(
+    g: np.ndarray, r_row_ohm: float, r_col_ohm: float, *, chunk: int = 8, threads: int = 1
+) -> np.ndarray:
     """G_eff [S] of one crossbar ``g`` [N, M] or a batch [B, N, M] (float64), so that I = V @ G_eff.
 
     Exact for the circuit in the module docstring (rows driven at the left, columns sensed at the bottom,
-    inactive rows at 0 V). ``r_row_ohm``/``r_col_ohm`` are the wire resistances per cell segment.
+    inactive rows at 0 V). ``r_row_ohm``/``r_col_ohm`` are the wire resistances per cell segment. Batches are
+    solved ``chunk`` crossbars at a time, on ``threads`` threads (numpy's linear algebra releases the GIL).
     """
     g = np.asarray(g, dtype=np.float64)
     single = g.ndim == 2
@@ -63,7 +69,17 @@ def effective_conductance(g: np.ndarray, r_row_ohm: float, r_col_ohm: float, *, 
     if r_row_ohm == 0 and r_col_ohm == 0:
         out = g.copy()
     else:
-        out = np.concatenate([_geff_block(g[k:k + chunk], r_row_ohm, r_col_ohm) for k in range(0, len(g), chunk)])
+        if threads > 1:  # at least one piece per thread
+            chunk = max(1, min(chunk, -(-len(g) // threads)))
+        parts = [g[k : k + chunk] for k in range(0, len(g), chunk)]
+        if threads > 1 and len(parts) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                solved = list(pool.map(lambda part: _geff_block(part, r_row_ohm, r_col_ohm), parts))
+        else:
+            solved = [_geff_block(part, r_row_ohm, r_col_ohm) for part in parts]
+        out = np.concatenate(solved)
     return out[0] if single else out
 
 
@@ -84,9 +100,16 @@ def _tridiag_inverse(a: np.ndarray) -> np.ndarray:
     phi[..., m - 1] = a[..., m - 1]
     for k in range(m - 2, -1, -1):
         phi[..., k] = a[..., k] * phi[..., k + 1] - phi[..., k + 2]
-    i = np.arange(m)
-    lo, hi = np.minimum.outer(i, i), np.maximum.outer(i, i)
-    return theta[..., lo] * phi[..., hi + 1] / theta[..., m][..., None, None]
+    # outer[i, j] = θ_{i-1}·φ_{j+1}: the upper triangle (i <= j) of the inverse; the lower one is its transpose
+    outer = theta[..., :m, None] * phi[..., None, 1:]
+    upper = np.triu(np.ones((m, m), dtype=bool))
+    inv = np.where(upper, outer, np.swapaxes(outer, -1, -2))
+    inv /= theta[..., m][..., None, None]
+    return inv
+
+
+#: Below this column-segment resistance the E-update uses the explicit product M^-1·E (see _geff_block).
+IDENTITY_MIN_R_COL_OHM = 0.1
 
 
 def _geff_block(g: np.ndarray, r_row: float, r_col: float) -> np.ndarray:
@@ -102,22 +125,32 @@ def _geff_block(g: np.ndarray, r_row: float, r_col: float) -> np.ndarray:
         # T_i = g_r·(Lap + diag(G_i)/g_r), so T_i^-1 = tridiag_inverse(2 + G/g_r, last 1 + G/g_r) / g_r
         diag = 2.0 + g / g_r
         diag[..., -1] -= 1.0
-        t_inv = _tridiag_inverse(diag) / g_r  # [B, N, M, M]
-        # C_i = diag(G_i) - diag(G_i) T_i^-1 diag(G_i); f_i = g_r·G_i ⊙ T_i^-1 e_0
-        c_mats = g[..., None] * eye - g[..., :, None] * t_inv * g[..., None, :]
-        f = g_r * g * t_inv[..., :, 0]
+        c_mats = _tridiag_inverse(diag)  # g_r·T_i^-1, turned into C_i in place below   [B, N, M, M]
+        # f_i = g_r·G_i ⊙ T_i^-1 e_0;  C_i = diag(G_i) - diag(G_i) T_i^-1 diag(G_i)
+        f = g * c_mats[..., :, 0]
+        c_mats *= g[..., :, None] * (-1.0 / g_r)
+        c_mats *= g[..., None, :]
+        c_mats[..., np.arange(m), np.arange(m)] += g
     if r_col == 0:
         return f  # w = 0: I_j = Σ_i G_ij u_ij = Σ_i V_i f_ij
     g_c = 1.0 / r_col
     # Block elimination down the columns: S_i = g_c I + E_i; E_0 = C_0; E_i = C_i + M_{i-1}^-1 E_{i-1} with
     # M = I + E/g_c (E and M^-1 commute, both symmetric); the running right-hand side (per unit V_k) is
     # Y_i = [M_{i-1}^-1 Y_{i-1}, f_i], kept transposed (row k = input k) so that updates touch contiguous rows.
+    # M^-1 E = g_c (I - M^-1) saves one matrix product per row; I - M^-1 cancels about log10(1/(r_col·G)) digits
+    # (relative error about 1e-16/(r_col·G_min) < 1e-9 for r_col >= 0.1 ohm), so tiny r_col uses the product.
+    identity = r_col >= IDENTITY_MIN_R_COL_OHM
     e = c_mats[:, 0].copy()
     yt = np.empty((b, n, m))
     yt[:, 0] = f[:, 0]
     for i in range(1, n):
         minv = np.linalg.inv(eye + e / g_c)
-        e = c_mats[:, i] + minv @ e
+        if identity:
+            e = eye - minv
+            e *= g_c
+            e += c_mats[:, i]
+        else:
+            e = c_mats[:, i] + minv @ e
         yt[:, :i] = yt[:, :i] @ minv
         yt[:, i] = f[:, i]
     # I = g_c·w_{N-1} = g_c·S_{N-1}^-1 Y = M^-1 Y, so G_eff = Y^T M^-1  [B, N, M]
@@ -129,6 +162,8 @@ def nodal_matrix(g: np.ndarray, r_row_ohm: float, r_col_ohm: float) -> sp.csc_ma
 
     A·[u; w] = b with b(u_i0) = g_r·V_i and zero elsewhere. Requires r_row, r_col > 0.
     """
+    import scipy.sparse as sp
+
     n, m = g.shape
     g_r, g_c = 1.0 / r_row_ohm, 1.0 / r_col_ohm
     nm = n * m
@@ -163,6 +198,8 @@ def effective_conductance_sparse(g: np.ndarray, r_row_ohm: float, r_col_ohm: flo
 
     G_eff[i, j] = g_c·g_r·(A^-1)[w_N-1,j ; u_i0] (A symmetric). Requires r_row, r_col > 0.
     """
+    import scipy.sparse.linalg as spla
+
     if r_row_ohm <= 0 or r_col_ohm <= 0:
         raise ValueError(f"effective_conductance_sparse: expected r_row, r_col > 0 ohm, got {r_row_ohm}, {r_col_ohm}")
     g = np.asarray(g, dtype=np.float64)
@@ -174,17 +211,35 @@ def effective_conductance_sparse(g: np.ndarray, r_row_ohm: float, r_col_ohm: flo
     return (x[np.arange(n) * m, :] / (r_row_ohm * r_col_ohm)).reshape(n, m)
 
 
+CACHE_ENV = "SPIKELOOP_CACHE_DIR"
+
+
+def default_cache_dir() -> Path | None:
+    """Where reports keep effective conductances between runs: ``$SPIKELOOP_CACHE_DIR`` if set (empty: no disk
+    cache), else ``$XDG_CACHE_HOME/spikeloop/geff`` or ``~/.cache/spikeloop/geff``. Entries are named by a content
+    hash of (G, r_row, r_col), so they never go stale; deleting the folder only costs time."""
+    if CACHE_ENV in os.environ:
+        value = os.environ[CACHE_ENV]
+        return Path(value) if value else None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "spikeloop" / "geff"
+
+
 class GeffCache:
     """Effective conductances keyed by a content hash of (G, r_row, r_col); optional on-disk ``.npy`` store.
 
     Passed explicitly to whoever programs chips (no global state). ``get_many`` computes all missing
-    entries in one batched call.
+    entries in one batched call on ``threads`` threads. A directory that cannot be written is given up
+    (``disk_error`` says why) and the cache carries on in memory.
     """
 
-    def __init__(self, directory: str | Path | None = None) -> None:
+    def __init__(self, directory: str | Path | None = None, *, threads: int = 1) -> None:
         self._mem: dict[str, np.ndarray] = {}
         self.directory = Path(directory) if directory is not None else None
+        self.threads = threads
         self.computed = 0
+        self.loaded = 0
+        self.disk_error: str | None = None
 
     @staticmethod
     def key(g: np.ndarray, r_row_ohm: float, r_col_ohm: float) -> str:
@@ -200,10 +255,28 @@ class GeffCache:
         if self.directory is not None:
             p = self.directory / f"{key}.npy"
             if p.exists():
-                arr = np.load(p)
+                try:
+                    arr = np.load(p, allow_pickle=False)
+                except (OSError, ValueError):
+                    return None  # a damaged entry is recomputed (and rewritten)
+                if arr.dtype != np.float64 or arr.ndim != 2:
+                    return None
                 self._mem[key] = arr
+                self.loaded += 1
                 return arr
         return None
+
+    def _store(self, key: str, arr: np.ndarray) -> None:
+        if self.directory is None:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            tmp = self.directory / f"{key}.{os.getpid()}.tmp.npy"
+            np.save(tmp, arr)
+            tmp.replace(self.directory / f"{key}.npy")
+        except OSError as exc:
+            self.disk_error = f"{self.directory}: {exc.strerror or exc}"
+            self.directory = None
 
     def get_many(self, gs: Iterable[np.ndarray], r_row_ohm: float, r_col_ohm: float) -> list[np.ndarray]:
         gs = list(gs)
@@ -216,12 +289,17 @@ class GeffCache:
             for k in missing:
                 shapes.setdefault(first[k].shape, []).append(k)
             for group in shapes.values():
-                out = effective_conductance(np.stack([first[k] for k in group]), r_row_ohm, r_col_ohm)
+                out = effective_conductance(
+                    np.stack([first[k] for k in group]), r_row_ohm, r_col_ohm, threads=self.threads
+                )
                 for k, arr in zip(group, out, strict=True):
                     found[k] = arr
                     self._mem[k] = arr
-                    if self.directory is not None:
-                        self.directory.mkdir(parents=True, exist_ok=True)
-                        np.save(self.directory / f"{k}.npy", arr)
+                    self._store(k, arr)
             self.computed += len(missing)
-        return [found[k] for k in keys]
+        result: list[np.ndarray] = []
+        for k in keys:
+            arr = found[k]
+            assert arr is not None
+            result.append(arr)
+        return result

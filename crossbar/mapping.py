@@ -25,8 +25,10 @@ Per weight layer (im2col matrix W [n_in, K], rows ordered (kh, kw, c)):
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 
@@ -90,13 +92,23 @@ class CrossbarSettings:
             raise ValueError(f"g_min_s, g_max_s: expected 0 <= g_min < g_max, got {self.g_min_s}, {self.g_max_s}")
 
     @classmethod
-    def from_device(cls, device: DeviceSpec, **overrides: object) -> CrossbarSettings:
+    def from_device(cls, device: DeviceSpec, **overrides: Any) -> CrossbarSettings:
         """Settings with every device value from the arch spec's ``device:`` block, then ``overrides``."""
-        base = cls(rows=device.rows, columns=device.columns, weight_bits=device.weight_bits,
-                   bits_per_cell=device.bits_per_cell, g_min_s=device.g_min_s, g_max_s=device.g_max_s,
-                   read_voltage_v=device.read_voltage_v, r_row_ohm=device.r_row_ohm, r_col_ohm=device.r_col_ohm,
-                   variation_sigma=device.variation_sigma, read_noise_sigma=device.read_noise_sigma,
-                   adc_bits=device.adc_bits, adc_percentile=device.adc_percentile)
+        base = cls(
+            rows=device.rows,
+            columns=device.columns,
+            weight_bits=device.weight_bits,
+            bits_per_cell=device.bits_per_cell,
+            g_min_s=device.g_min_s,
+            g_max_s=device.g_max_s,
+            read_voltage_v=device.read_voltage_v,
+            r_row_ohm=device.r_row_ohm,
+            r_col_ohm=device.r_col_ohm,
+            variation_sigma=device.variation_sigma,
+            read_noise_sigma=device.read_noise_sigma,
+            adc_bits=device.adc_bits,
+            adc_percentile=device.adc_percentile,
+        )
         return replace(base, **overrides)
 
     def ideal(self) -> CrossbarSettings:
@@ -155,8 +167,15 @@ def encode_weights(w: np.ndarray, encoding: Encoding, weight_bits: int, bits_per
             levels.append(digit)
             alphas.append(alpha * weight)
     max_level = top if n_slices == 1 else 2**bits_per_cell - 1
-    return EncodedWeights(q=q, scale=scale, levels=tuple(levels), alphas=tuple(alphas), max_level=max_level,
-                          negative_mask=mask, diff_offset=diff_offset)
+    return EncodedWeights(
+        q=q,
+        scale=scale,
+        levels=tuple(levels),
+        alphas=tuple(alphas),
+        max_level=max_level,
+        negative_mask=mask,
+        diff_offset=diff_offset,
+    )
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -203,8 +222,36 @@ def _from_tiles(t: np.ndarray, k: int) -> np.ndarray:
     return np.ascontiguousarray(full.reshape(n_rb, r, p * k))
 
 
-def program_chip(model: SNNModel, settings: CrossbarSettings, cache: GeffCache,
-                 adc_full_scales: tuple[float, ...] | None = None) -> Chip:
+def _programmed_tiles(model: SNNModel, settings: CrossbarSettings) -> tuple[list, list[np.ndarray]]:
+    """Encode, tile and vary (seeded) every weight layer: per layer (encoded, tiles, row blocks), and all tiles."""
+    rng = np.random.default_rng(settings.seed)
+    staged = []
+    all_tiles: list[np.ndarray] = []
+    for layer in model.weight_layers():
+        enc = encode_weights(weight_matrix(layer), settings.encoding, settings.weight_bits, settings.bits_per_cell)
+        g, n_rb, _ = _padded_planes(enc, settings)
+        g = eq.programming_variation(g, settings.variation_sigma, rng)
+        tiles = _to_tiles(g, settings.rows, settings.columns)
+        staged.append((enc, tiles, n_rb))
+        all_tiles.extend(tiles.reshape(-1, settings.rows, settings.columns))
+    return staged, all_tiles
+
+
+def prefetch_effective(model: SNNModel, chips: list[CrossbarSettings], cache: GeffCache) -> None:
+    """Solve the effective conductances of several chips in one batched call (all crossbars share the cache's
+    thread pool); the later :func:`program_chip` calls then find them in ``cache``."""
+    by_wires: dict[tuple[float, float], list[np.ndarray]] = {}
+    for s in chips:
+        if s.r_row_ohm == 0 and s.r_col_ohm == 0:
+            continue
+        by_wires.setdefault((s.r_row_ohm, s.r_col_ohm), []).extend(_programmed_tiles(model, s)[1])
+    for (r_row, r_col), tiles in by_wires.items():
+        cache.get_many(tiles, r_row, r_col)
+
+
+def program_chip(
+    model: SNNModel, settings: CrossbarSettings, cache: GeffCache, adc_full_scales: tuple[float, ...] | None = None
+) -> Chip:
     """Program every conv/linear layer of ``model`` onto crossbars: encode, tile, vary (seeded), compute G_eff.
 
     ``adc_full_scales`` (one per weight layer, amperes) come from :func:`calibrate_adc`; required if
@@ -212,16 +259,7 @@ def program_chip(model: SNNModel, settings: CrossbarSettings, cache: GeffCache,
     """
     if settings.adc_bits is not None and adc_full_scales is None:
         raise ValueError("adc_full_scales: required when settings.adc_bits is set (see calibrate_adc)")
-    rng = np.random.default_rng(settings.seed)
-    staged = []
-    all_tiles = []
-    for layer in model.weight_layers():
-        enc = encode_weights(weight_matrix(layer), settings.encoding, settings.weight_bits, settings.bits_per_cell)
-        g, n_rb, n_cb = _padded_planes(enc, settings)
-        g = eq.programming_variation(g, settings.variation_sigma, rng)
-        tiles = _to_tiles(g, settings.rows, settings.columns)
-        staged.append((enc, tiles, n_rb))
-        all_tiles.extend(tiles.reshape(-1, settings.rows, settings.columns))
+    staged, all_tiles = _programmed_tiles(model, settings)
     if settings.r_row_ohm == 0 and settings.r_col_ohm == 0:
         effs = all_tiles
     else:
@@ -233,33 +271,31 @@ def program_chip(model: SNNModel, settings: CrossbarSettings, cache: GeffCache,
         eff = np.stack(effs[pos : pos + count]).reshape(tiles.shape)
         pos += count
         n_in, k = enc.q.shape
-        layers.append(ProgrammedLayer(
-            encoded=enc, n_in=n_in, n_out=k, n_blocks=n_rb,
-            g_programmed=_from_tiles(tiles, k), g_effective=_from_tiles(eff, k),
-            delta_g_s=(settings.g_max_s - settings.g_min_s) / enc.max_level,
-            adc_full_scale_a=None if adc_full_scales is None else adc_full_scales[li]))
+        layers.append(
+            ProgrammedLayer(
+                encoded=enc,
+                n_in=n_in,
+                n_out=k,
+                n_blocks=n_rb,
+                g_programmed=_from_tiles(tiles, k),
+                g_effective=_from_tiles(eff, k),
+                delta_g_s=(settings.g_max_s - settings.g_min_s) / enc.max_level,
+                adc_full_scale_a=None if adc_full_scales is None else adc_full_scales[li],
+            )
+        )
     return Chip(settings=settings, layers=tuple(layers), n_crossbars=len(all_tiles))
 
 
 def gaussian(rng: np.random.Generator, shape: tuple[int, ...], dtype: type) -> np.ndarray:
-    """Standard normal samples by Box-Muller on uniforms of ``dtype``: z = sqrt(-2 ln(1-u1))·(cos, sin)(2π u2).
+    """Standard normal samples of ``dtype`` (numpy's ziggurat sampler, which draws float32 directly: about twice as
+    fast as float64 draws plus a cast, and read noise needs millions of samples per layer)."""
+    return rng.standard_normal(shape, dtype=dtype)
 
-    Exact in distribution up to the uniforms' resolution (float32: tails cut at about 5.8 sigma); several times
-    faster than ``Generator.standard_normal`` here, and read noise needs millions of samples per layer.
-    """
-    n = int(np.prod(shape))
-    h = (n + 1) // 2
-    u = rng.random((2, h), dtype=dtype)
-    r = np.log1p(-u[0])
-    r *= -2.0
-    np.sqrt(r, out=r)
-    angle = u[1] * dtype(2.0 * np.pi)
-    out = np.empty(2 * h, dtype=dtype)
-    np.cos(angle, out=out[:h])
-    np.sin(angle, out=out[h:])
-    out[:h] *= r
-    out[h:] *= r
-    return out[:n].reshape(shape)
+
+def _full_scale(lay: ProgrammedLayer) -> float:
+    if lay.adc_full_scale_a is None:
+        raise ValueError("adc_full_scales: required when settings.adc_bits is set (see calibrate_adc)")
+    return lay.adc_full_scale_a
 
 
 class CrossbarBackend:
@@ -271,6 +307,7 @@ class CrossbarBackend:
     """
 
     CHUNKS = 2
+    THREAD_MIN_OUTPUTS = 1 << 16  # crossbar column reads per call below which threads cost more than they save
 
     def __init__(self, chip: Chip, *, threads: int = 1) -> None:
         s = chip.settings
@@ -278,17 +315,25 @@ class CrossbarBackend:
         self.dtype = s.dtype
         self.rngs = [np.random.default_rng([s.seed, 1, c]) for c in range(self.CHUNKS)]
         self.threads = threads
-        self._pool = None
-        self._geff_v = [(lay.g_effective * s.read_voltage_v).astype(self.dtype) for lay in chip.layers]
+        self._pool: ThreadPoolExecutor | None = None
+        self._geff_v: list[np.ndarray] = [
+            (lay.g_effective * s.read_voltage_v).astype(self.dtype) for lay in chip.layers
+        ]
         if s.adc_bits is not None:
             # ADC path: currents are computed directly in LSB units (I/LSB), read-noise variance in LSB² with σ_r².
-            self._lsb = [eq.adc_lsb(lay.adc_full_scale_a, s.adc_bits) for lay in chip.layers]
-            self._geff_lsb = [(lay.g_effective * (s.read_voltage_v / lsb)).astype(self.dtype)
-                              for lay, lsb in zip(chip.layers, self._lsb, strict=True)]
-            self._var_lsb = [((lay.g_programmed * (s.read_voltage_v * s.read_noise_sigma / lsb)) ** 2)
-                             .astype(self.dtype) for lay, lsb in zip(chip.layers, self._lsb, strict=True)]
-        self._neg = [None if lay.encoded.negative_mask is None else lay.encoded.negative_mask.astype(self.dtype)
-                     for lay in chip.layers]
+            self._lsb = [eq.adc_lsb(_full_scale(lay), s.adc_bits) for lay in chip.layers]
+            self._geff_lsb: list[np.ndarray] = [
+                (lay.g_effective * (s.read_voltage_v / lsb)).astype(self.dtype)
+                for lay, lsb in zip(chip.layers, self._lsb, strict=True)
+            ]
+            self._var_lsb: list[np.ndarray] = [
+                ((lay.g_programmed * (s.read_voltage_v * s.read_noise_sigma / lsb)) ** 2).astype(self.dtype)
+                for lay, lsb in zip(chip.layers, self._lsb, strict=True)
+            ]
+        self._neg: list[np.ndarray | None] = [
+            None if lay.encoded.negative_mask is None else lay.encoded.negative_mask.astype(self.dtype)
+            for lay in chip.layers
+        ]
         self._folded = [self._fold(lay) for lay in chip.layers] if s.adc_bits is None else []
 
     def _fold(self, lay: ProgrammedLayer) -> tuple[np.ndarray, np.ndarray | None]:
@@ -314,7 +359,7 @@ class CrossbarBackend:
         s = self.chip.settings
         if lay.n_in == lay.n_blocks * s.rows:  # whole blocks: a strided view, no copy
             return cols.reshape(cols.shape[0], lay.n_blocks, s.rows).transpose(1, 0, 2)
-        x = np.zeros((lay.n_blocks, cols.shape[0], s.rows), dtype=self.dtype)
+        x: np.ndarray = np.zeros((lay.n_blocks, cols.shape[0], s.rows), dtype=self.dtype)
         for b in range(lay.n_blocks):
             part = cols[:, b * s.rows : (b + 1) * s.rows]
             x[b, :, : part.shape[1]] = part
@@ -328,10 +373,9 @@ class CrossbarBackend:
         cols = np.asarray(cols, dtype=self.dtype)
         bounds = np.linspace(0, cols.shape[0], self.CHUNKS + 1).astype(int)
         parts = [(index, cols[a:b], self.rngs[c]) for c, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]
-        if self.threads > 1 and cols.shape[0] >= 1024:
+        width = self.chip.layers[index].n_blocks * self.chip.layers[index].g_effective.shape[-1]
+        if self.threads > 1 and cols.shape[0] * width >= self.THREAD_MIN_OUTPUTS:
             if self._pool is None:
-                from concurrent.futures import ThreadPoolExecutor
-
                 self._pool = ThreadPoolExecutor(max_workers=self.threads)
             outs = list(self._pool.map(lambda a: self._matmul_rows(*a), parts))
         else:
@@ -362,8 +406,9 @@ class CrossbarBackend:
         out = enc.alphas[0] * levels[:, :k]
         for p in range(1, len(enc.alphas)):
             out += enc.alphas[p] * levels[:, p * k : (p + 1) * k]
-        if self._neg[index] is not None:
-            out -= eq.diff_correction(cols, self._neg[index], s.weight_bits)
+        neg = self._neg[index]
+        if neg is not None:
+            out -= eq.diff_correction(cols, neg, s.weight_bits)
         return out * enc.scale.astype(self.dtype)
 
 
@@ -379,8 +424,9 @@ class _Recorder:
         return self.inner.matmul(index, cols, t)
 
 
-def calibrate_adc(model: SNNModel, settings: CrossbarSettings, images: np.ndarray,
-                  max_samples: int = 2_000_000) -> tuple[float, ...]:
+def calibrate_adc(
+    model: SNNModel, settings: CrossbarSettings, images: np.ndarray, max_samples: int = 2_000_000
+) -> tuple[float, ...]:
     """ADC full scale I_fs [A] per weight layer: ``settings.adc_percentile`` of the ideal column currents.
 
     The inputs are the software (quantized) network's on ``images``; the currents are those of the ideal crossbars
