@@ -53,17 +53,28 @@ class DeviceSpec:
             raise ValueError(f"device.weight_bits: expected >= 2 (sign and magnitude), got {self.weight_bits}")
 
 
+def _required(node: Node, key: str) -> Node:
+    """A required mapping under ``node`` (the loader raises a one-line error naming the key when it is absent)."""
+    child = node.child(key)
+    if child is None:
+        raise node.error(key, "required key is missing")
+    return child
+
+
 def load_device(path: str | Path = DEFAULT_ARCH) -> DeviceSpec:
     """Read the ``device:`` block of an arch spec YAML; errors are one line naming file and key."""
     data = load_yaml(path)
     root = Node(data, str(path))
-    if not root.has("device"):
-        raise SpecError(f"{path}: device: required key is missing")
-    dev = root.child("device")
-    xbar = dev.child("crossbar")
-    cell = dev.child("cell")
-    wire = dev.child("wire")
-    adc = dev.child("adc")
+    if not isinstance(data, dict) or not root.has("device"):
+        raise SpecError(
+            f"{path}: device: required key is missing (arch {Path(path).stem!r} has no device: block, "
+            "which the crossbar accuracy model needs; archspecs/spikeflow.yaml has one)"
+        )
+    dev = _required(root, "device")
+    xbar = _required(dev, "crossbar")
+    cell = _required(dev, "cell")
+    wire = _required(dev, "wire")
+    adc = _required(dev, "adc")
     g_min_us = cell.float("g_min_us")
     g_max_us = cell.float("g_max_us")
     if not g_max_us > g_min_us:

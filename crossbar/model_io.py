@@ -1,12 +1,21 @@
-"""Save and load :class:`crossbar.snn.SNNModel` as a small ``.npz`` (arrays by PyTorch state_dict names plus a JSON
-layer list), and build one from any PyTorch-style state_dict (tensors or arrays) of the same layer types.
+"""Save and load :class:`crossbar.snn.SNNModel` as a small ``.npz``, and read plain weight archives safely.
 
-No torch import here: tensors are converted by duck typing (``.detach().cpu().numpy()``).
+Two ``.npz`` layouts are read:
+
+* a **model file** (:func:`save_model`, :func:`load_model`): arrays by state_dict name plus a JSON ``__meta__``
+  entry holding either a crossbar layer list (``layers``, the shipped digits CNN) or a spikeloop network
+  (``network``, the schema of ``costmodel.network``; built by :mod:`crossbar.network_model`);
+* a **plain state dict** (:func:`read_npz`): ``<layer>.weight``, ``<layer>.bias`` ... only; it needs a network
+  YAML beside it (``spikeloop accuracy --network NET.yaml --weights NET.npz``).
+
+No torch import here: tensors are converted by duck typing (``.detach().cpu().numpy()``). Every error is a one-line
+``ValueError`` naming the file (and the key where there is one).
 """
 
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,7 +25,11 @@ import numpy as np
 from costmodel.workload import Neuron, Reset
 from crossbar.snn import LIF, AvgPool, BatchNorm, Conv, Flatten, Layer, Linear, SNNModel
 
-REFERENCE_MODEL = Path(__file__).resolve().parent / "data" / "digits_snn.npz"
+META_KEY = "__meta__"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+REFERENCE_MODEL = DATA_DIR / "digits_snn.npz"
+#: The second reference model: an MLP 64-128-128-10 whose layers fill most cells of their 64x64 crossbars.
+FILLED_MODEL = DATA_DIR / "digits_mlp.npz"
 
 #: The reference digits network: 2 conv (BN, LIF) + avg-pool + fc, T = 4 (names follow the torch module).
 DIGITS_LAYERS: list[dict[str, Any]] = [
@@ -39,21 +52,29 @@ def _array(v: Any) -> np.ndarray:
     return np.asarray(v)
 
 
-def model_from_state_dict(state: Mapping[str, Any], layers: list[dict[str, Any]], *, timesteps: int,
-                          neuron: Mapping[str, Any], weight_bits: int = 4, bn_eps: float = 1e-5,
-                          meta: dict | None = None) -> SNNModel:
+def model_from_state_dict(
+    state: Mapping[str, Any],
+    layers: list[dict[str, Any]],
+    *,
+    timesteps: int,
+    neuron: Mapping[str, Any],
+    weight_bits: int = 4,
+    bn_eps: float = 1e-5,
+    meta: dict | None = None,
+) -> SNNModel:
     """Build an :class:`SNNModel` from a state_dict (``conv1.weight``, ``bn1.running_mean`` …) and a layer list.
 
     Layer list entries: ``{"type": "conv"|"linear"|"bn"|"lif"|"avgpool"|"flatten", ...}`` as in
     :data:`DIGITS_LAYERS`. Missing keys raise ``KeyError`` naming the key.
     """
 
-    def get(key: str, required: bool = True) -> np.ndarray | None:
+    def get(key: str) -> np.ndarray:
         if key not in state:
-            if required:
-                raise KeyError(f"state_dict: missing key {key!r}")
-            return None
+            raise KeyError(f"state_dict: missing key {key!r}")
         return _array(state[key]).astype(np.float32)
+
+    def optional(key: str) -> np.ndarray | None:
+        return get(key) if key in state else None
 
     nrn = Neuron(leak=float(neuron["leak"]), threshold=float(neuron["threshold"]), reset=Reset(neuron["reset"]))
     out: list[Layer] = []
@@ -61,13 +82,28 @@ def model_from_state_dict(state: Mapping[str, Any], layers: list[dict[str, Any]]
         kind = spec.get("type")
         name = spec.get("name", "")
         if kind == "conv":
-            out.append(Conv(name=name, weight=get(f"{name}.weight"), bias=get(f"{name}.bias", False),
-                            stride=int(spec.get("stride", 1)), padding=int(spec.get("padding", 0))))
+            out.append(
+                Conv(
+                    name=name,
+                    weight=get(f"{name}.weight"),
+                    bias=optional(f"{name}.bias"),
+                    stride=int(spec.get("stride", 1)),
+                    padding=int(spec.get("padding", 0)),
+                )
+            )
         elif kind == "linear":
-            out.append(Linear(name=name, weight=get(f"{name}.weight"), bias=get(f"{name}.bias", False)))
+            out.append(Linear(name=name, weight=get(f"{name}.weight"), bias=optional(f"{name}.bias")))
         elif kind == "bn":
-            out.append(BatchNorm(name=name, gamma=get(f"{name}.weight"), beta=get(f"{name}.bias"),
-                                 mean=get(f"{name}.running_mean"), var=get(f"{name}.running_var"), eps=bn_eps))
+            out.append(
+                BatchNorm(
+                    name=name,
+                    gamma=get(f"{name}.weight"),
+                    beta=get(f"{name}.bias"),
+                    mean=get(f"{name}.running_mean"),
+                    var=get(f"{name}.running_var"),
+                    eps=bn_eps,
+                )
+            )
         elif kind == "lif":
             out.append(LIF(neuron=nrn))
         elif kind == "avgpool":
@@ -81,18 +117,80 @@ def model_from_state_dict(state: Mapping[str, Any], layers: list[dict[str, Any]]
 
 def save_model(path: str | Path, state: Mapping[str, Any], meta: dict[str, Any]) -> None:
     """Write arrays (by state_dict name) and ``meta`` (layers, timesteps, neuron, weight_bits, ...) to ``path``."""
-    arrays = {k: _array(v).astype(np.float32) for k, v in state.items() if not k.endswith("num_batches_tracked")}
-    np.savez_compressed(path, __meta__=np.array(json.dumps(meta, sort_keys=True)), **arrays)
+    arrays: dict[str, np.ndarray] = {
+        k: _array(v).astype(np.float32) for k, v in state.items() if not k.endswith("num_batches_tracked")
+    }
+    arrays[META_KEY] = np.array(json.dumps(meta, sort_keys=True))
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
+
+
+def read_npz(path: str | Path, what: str = "weights file") -> dict[str, np.ndarray]:
+    """All arrays of a ``.npz`` archive by key. A non-archive or pickled objects are one-line ``ValueError`` s
+    naming the file (numpy's own messages, e.g. about ``allow_pickle``, never reach the user); a missing file is a
+    ``FileNotFoundError`` naming it."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: no such {what}")
+    if not p.is_file():
+        raise ValueError(f"{p}: not a regular file (expected a .npz {what})")
+    if not zipfile.is_zipfile(p):
+        raise ValueError(f"{p}: not a .npz archive (expected a {what} written by numpy.savez)")
+    out: dict[str, np.ndarray] = {}
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            for key in z.files:
+                try:
+                    out[key] = z[key]
+                except ValueError:
+                    raise ValueError(f"{p}: {key}: holds pickled Python objects; expected a numeric array") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise ValueError(f"{p}: cannot read the .npz archive ({type(exc).__name__}: {exc})") from None
+    return out
 
 
 def load_model(path: str | Path = REFERENCE_MODEL) -> SNNModel:
-    """Load a model written by :func:`save_model` (default: the shipped reference digits SNN)."""
+    """Load a model file written by :func:`save_model` (default: the shipped reference digits SNN)."""
     p = Path(path)
     if not p.exists():
-        raise FileNotFoundError(f"{p}: no such model file (run `spikeloop train-reference` to create it)")
-    with np.load(p, allow_pickle=False) as z:
-        meta = json.loads(str(z["__meta__"]))
-        state = {k: z[k] for k in z.files if k != "__meta__"}
-    return model_from_state_dict(state, meta["layers"], timesteps=int(meta["timesteps"]), neuron=meta["neuron"],
-                                 weight_bits=int(meta["weight_bits"]), bn_eps=float(meta.get("bn_eps", 1e-5)),
-                                 meta=meta)
+        hint = " (run `spikeloop train-reference` to create it)" if p.parent == DATA_DIR else ""
+        raise FileNotFoundError(f"{p}: no such model file{hint}")
+    arrays = read_npz(p, "model file")
+    if META_KEY not in arrays:
+        raise ValueError(
+            f"{p}: no {META_KEY} entry, so this is a plain state dict, not a model file; give it as "
+            "--weights together with --network NET.yaml"
+        )
+    try:
+        meta = json.loads(str(arrays.pop(META_KEY)))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{p}: {META_KEY}: not JSON ({exc.msg})") from None
+    if not isinstance(meta, dict) or ("network" not in meta and "layers" not in meta):
+        raise ValueError(f"{p}: {META_KEY}: expected an object with 'network' or 'layers'")
+    if "network" in meta:
+        from crossbar.network_model import model_from_network_data
+
+        return model_from_network_data(
+            meta["network"], arrays, network_file=f"{p}:{META_KEY}.network", weights_file=str(p), meta=meta
+        )
+    try:
+        model = model_from_state_dict(
+            arrays,
+            meta["layers"],
+            timesteps=int(meta["timesteps"]),
+            neuron=meta["neuron"],
+            weight_bits=int(meta["weight_bits"]),
+            bn_eps=float(meta.get("bn_eps", 1e-5)),
+            meta=meta,
+        )
+    except KeyError as exc:
+        raise ValueError(f"{p}: {exc.args[0]}") from None
+    shape = meta.get("input_shape")
+    input_shape = (int(shape[0]), int(shape[1]), int(shape[2])) if isinstance(shape, list) and len(shape) == 3 else None
+    return SNNModel(
+        layers=model.layers,
+        timesteps=model.timesteps,
+        weight_bits=model.weight_bits,
+        meta=meta,
+        input_shape=input_shape,
+        name=str(p),
+    )

@@ -1,4 +1,4 @@
-"""Spiking network values and numpy inference: direct encoding over T steps, conv / linear / avg-pool / BN / LIF.
+"""Spiking network values and numpy inference: direct encoding over T steps; conv, linear, avg/max pool, BN, LIF.
 
 Activations are NHWC internally (``flatten`` reorders to the NCHW order PyTorch uses, so fully connected
 weights keep PyTorch's layout). Conv and linear layers run as im2col matmuls through a :class:`MatmulBackend`:
@@ -9,7 +9,8 @@ last layer's output averaged over the timesteps seen so far.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Protocol
 
 import numpy as np
@@ -57,9 +58,33 @@ class LIF:
     neuron: Neuron = field(default_factory=Neuron)
 
 
+class PoolMode(StrEnum):
+    """How a pooling window is reduced: AVG = mean (zero padding counted), MAX = maximum (padding ignored)."""
+
+    AVG = "avg"
+    MAX = "max"
+
+
 @dataclass(frozen=True, kw_only=True)
-class AvgPool:
-    size: int = 2
+class Pool:
+    """Pooling over ``kernel`` = (rows, cols) windows every ``stride`` steps after zero ``padding`` on each side;
+    output side floor((H + 2·padding - rows)/stride) + 1 (PyTorch's ``avg_pool2d``/``max_pool2d``, ceil_mode off)."""
+
+    mode: PoolMode = PoolMode.AVG
+    kernel: tuple[int, int] = (2, 2)
+    stride: int = 2
+    padding: int = 0
+
+    def __post_init__(self) -> None:
+        if min(self.kernel) < 1 or self.stride < 1 or self.padding < 0:
+            raise ValueError(
+                f"pool: expected kernel, stride >= 1 and padding >= 0, got {self.kernel}, {self.stride}, {self.padding}"
+            )
+
+
+def AvgPool(size: int = 2) -> Pool:  # noqa: N802 - reads as the layer it builds
+    """Average pooling over non-overlapping size x size windows (a partial last window is dropped)."""
+    return Pool(mode=PoolMode.AVG, kernel=(size, size), stride=size, padding=0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,18 +92,24 @@ class Flatten:
     pass
 
 
-Layer = Conv | Linear | BatchNorm | LIF | AvgPool | Flatten
+Layer = Conv | Linear | BatchNorm | LIF | Pool | Flatten
 WeightLayer = Conv | Linear
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class SNNModel:
-    """An ordered stack of layers run for ``timesteps`` steps on a direct-encoded input; ``meta`` is free text."""
+    """An ordered stack of layers run for ``timesteps`` steps on a direct-encoded input; ``meta`` is free text.
+
+    ``input_shape`` (C, H, W) is the input the network expects when it is known (checked against the data);
+    ``name`` says where the model came from (a file name) in error messages.
+    """
 
     layers: tuple[Layer, ...]
     timesteps: int
     weight_bits: int = 4
     meta: dict = field(default_factory=dict)
+    input_shape: tuple[int, int, int] | None = None
+    name: str = "model"
 
     def weight_layers(self) -> list[WeightLayer]:
         return [layer for layer in self.layers if isinstance(layer, Conv | Linear)]
@@ -116,7 +147,7 @@ class SoftwareBackend:
     """Exact digital matmuls with the quantized weights (q·s per output channel), or float weights if bits=None."""
 
     def __init__(self, model: SNNModel, *, bits: int | None, dtype: type = np.float32) -> None:
-        self.mats = []
+        self.mats: list[np.ndarray] = []
         for layer in model.weight_layers():
             w = weight_matrix(layer).astype(np.float64)
             if bits is not None:
@@ -154,15 +185,22 @@ class BNStatistics:
         return BatchNorm(name=bn.name, gamma=bn.gamma, beta=bn.beta, mean=s_mean / k, var=s_var / k, eps=bn.eps)
 
 
-def forward(model: SNNModel, images: np.ndarray, backend: MatmulBackend, *, dtype: type = np.float32,
-            timesteps: int | None = None, bn_stats: BNStatistics | None = None) -> np.ndarray:
+def forward(
+    model: SNNModel,
+    images: np.ndarray,
+    backend: MatmulBackend,
+    *,
+    dtype: type = np.float32,
+    timesteps: int | None = None,
+    bn_stats: BNStatistics | None = None,
+) -> np.ndarray:
     """Run the SNN on NCHW ``images`` for T steps; returns the last layer's output per step [T, N, classes].
 
     Direct encoding: the same analog image enters the first layer every step. LIF membranes start at 0 and
     persist across steps. With ``bn_stats`` the BN layers use batch statistics and accumulate them (adaptation).
     """
     steps = model.timesteps if timesteps is None else timesteps
-    x0 = np.ascontiguousarray(np.asarray(images, dtype=dtype).transpose(0, 2, 3, 1))  # NHWC
+    x0: np.ndarray = np.ascontiguousarray(np.asarray(images, dtype=dtype).transpose(0, 2, 3, 1))  # NHWC
     membranes: dict[int, np.ndarray] = {}
     outs = []
     for t in range(steps):
@@ -170,6 +208,12 @@ def forward(model: SNNModel, images: np.ndarray, backend: MatmulBackend, *, dtyp
         w_index = 0
         for li, layer in enumerate(model.layers):
             if isinstance(layer, Conv):
+                if x.ndim != 4 or x.shape[-1] != layer.weight.shape[1]:
+                    raise ValueError(
+                        f"layer {layer.name!r}: weight {list(layer.weight.shape)} expects "
+                        f"{layer.weight.shape[1]} input channels, got activations of shape "
+                        f"{_nchw(x)}"
+                    )
                 kh, kw = layer.weight.shape[2:]
                 cols, (n, p, q) = im2col(x, kh, kw, layer.stride, layer.padding)
                 y = backend.matmul(w_index, cols, t)
@@ -178,6 +222,12 @@ def forward(model: SNNModel, images: np.ndarray, backend: MatmulBackend, *, dtyp
                 x = y.reshape(n, p, q, -1)
                 w_index += 1
             elif isinstance(layer, Linear):
+                if x.ndim != 2 or x.shape[-1] != layer.weight.shape[1]:
+                    raise ValueError(
+                        f"layer {layer.name!r}: weight {list(layer.weight.shape)} expects "
+                        f"{layer.weight.shape[1]} input features, got activations of shape "
+                        f"{_nchw(x)}"
+                    )
                 y = backend.matmul(w_index, x, t)
                 x = y + layer.bias.astype(dtype) if layer.bias is not None else y
                 w_index += 1
@@ -191,20 +241,61 @@ def forward(model: SNNModel, images: np.ndarray, backend: MatmulBackend, *, dtyp
                 nrn = layer.neuron
                 u, x = eq.lif_step(u, x, nrn.leak, nrn.threshold, nrn.reset)
                 membranes[li] = u
-            elif isinstance(layer, AvgPool):
-                k = layer.size
-                n, h, w, c = x.shape
-                x = x[:, : h - h % k, : w - w % k].reshape(n, h // k, k, w // k, k, c).mean(axis=(2, 4))
+            elif isinstance(layer, Pool):
+                x = pool2d(x, layer)
             elif isinstance(layer, Flatten):
                 x = np.ascontiguousarray(x.transpose(0, 3, 1, 2)).reshape(x.shape[0], -1)
         outs.append(x)
     return np.stack(outs)
 
 
+def _nchw(x: np.ndarray) -> list[int]:
+    """Shape of an internal activation in PyTorch order (NHWC maps are shown as [N, C, H, W])."""
+    return [x.shape[0], x.shape[3], x.shape[1], x.shape[2]] if x.ndim == 4 else list(x.shape)
+
+
+def pool2d(x: np.ndarray, layer: Pool) -> np.ndarray:
+    """Pool an NHWC map: avg (zero padding counted, as PyTorch's default) or max (padding never wins)."""
+    (kh, kw), st, pad = layer.kernel, layer.stride, layer.padding
+    n, h, w, c = x.shape
+    if pad == 0 and st == kh == kw:  # non-overlapping windows: a reshape, no copy
+        k = kh
+        blocks = x[:, : h - h % k, : w - w % k].reshape(n, h // k, k, w // k, k, c)
+        return blocks.mean(axis=(2, 4)) if layer.mode is PoolMode.AVG else blocks.max(axis=(2, 4))
+    fill = 0.0 if layer.mode is PoolMode.AVG else -np.inf
+    if pad:
+        x = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)), constant_values=fill)
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::st, ::st]
+    out = win.mean(axis=(-2, -1)) if layer.mode is PoolMode.AVG else win.max(axis=(-2, -1))
+    return np.ascontiguousarray(out, dtype=x.dtype)
+
+
+class _DensityRecorder:
+    """Software backend (quantized weights) that counts the non-zero inputs of every weight layer."""
+
+    def __init__(self, model: SNNModel) -> None:
+        self.inner = SoftwareBackend(model, bits=model.weight_bits)
+        self.counts: dict[int, list[float]] = {}
+
+    def matmul(self, index: int, cols: np.ndarray, t: int) -> np.ndarray:
+        c = self.counts.setdefault(index, [0.0, 0.0])
+        c[0] += float(np.count_nonzero(cols))
+        c[1] += float(cols.size)
+        return self.inner.matmul(index, cols, t)
+
+
+def input_densities(model: SNNModel, images: np.ndarray) -> dict[str, float]:
+    """Fraction of non-zero inputs of each conv/linear layer over all timesteps on ``images`` (software, quantized
+    weights). For conv layers the im2col rows count, so zero padding counts as zero inputs."""
+    rec = _DensityRecorder(model)
+    forward(model, images, rec)
+    return {layer.name: rec.counts[i][0] / rec.counts[i][1] for i, layer in enumerate(model.weight_layers())}
+
+
 def with_batchnorms(model: SNNModel, bns: dict[str, BatchNorm]) -> SNNModel:
     """A copy of ``model`` whose BN layers are replaced by ``bns`` (by name); weights untouched."""
     layers = tuple(bns.get(layer.name, layer) if isinstance(layer, BatchNorm) else layer for layer in model.layers)
-    return SNNModel(layers=layers, timesteps=model.timesteps, weight_bits=model.weight_bits, meta=model.meta)
+    return replace(model, layers=layers)
 
 
 def cumulative_mean(outputs: np.ndarray) -> np.ndarray:
