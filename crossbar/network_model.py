@@ -156,6 +156,14 @@ def model_from_network_data(
     if not weight_idx:
         raise ValueError(f"{network_file}: no conv or linear layer: nothing to put on crossbars")
     last = weight_idx[-1]
+    seen_linear = ""
+    for nl in net.layers:  # the shape of the data flow first, so that a wrong network is named before its weights
+        if seen_linear and nl.kind in (LayerKind.CONV, LayerKind.POOL):
+            raise ValueError(
+                f"{network_file}: layer {nl.name!r}: a {nl.kind.value} layer after a linear layer "
+                f"({seen_linear!r}) is not supported"
+            )
+        seen_linear = nl.name if nl.kind is LayerKind.LINEAR else seen_linear
     layers: list[Layer] = []
     is_map = True
     for i, nl in enumerate(net.layers):
@@ -181,8 +189,7 @@ def _layer(nl: NetLayer, weights: _Weights, is_map: bool, *, last: bool, file: s
     """The SNN layers of one network layer (see the module docstring)."""
     _, _, k, c, _, _, r, s = nl.bounds
     if nl.kind is LayerKind.CONV:
-        if not is_map:
-            raise ValueError(f"{file}: layer {nl.name!r}: a conv layer after a linear layer is not supported")
+        assert is_map, "checked in model_from_network_data"
         w = weights.get(f"{nl.name}.weight", (k, c, r, s), nl.name)
         assert w is not None
         out: list[Layer] = [
@@ -200,8 +207,7 @@ def _layer(nl: NetLayer, weights: _Weights, is_map: bool, *, last: bool, file: s
         out = [Flatten()] if is_map else []
         out.append(Linear(name=nl.name, weight=w, bias=weights.get(f"{nl.name}.bias", (k,), nl.name, required=False)))
     elif nl.kind is LayerKind.POOL:
-        if not is_map:
-            raise ValueError(f"{file}: layer {nl.name!r}: a pool layer after a linear layer is not supported")
+        assert is_map, "checked in model_from_network_data"
         assert nl.pool is not None
         return [Pool(mode=PoolMode(nl.pool.value), kernel=(r, s), stride=nl.stride, padding=nl.padding)]
     else:  # add layers are refused by _check_topology
