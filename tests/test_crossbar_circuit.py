@@ -75,8 +75,19 @@ def nodal_currents(g: np.ndarray, v: np.ndarray, r_row: float, r_col: float) -> 
     return (g * u).sum(axis=0)
 
 
-@pytest.mark.parametrize(("n", "m", "r_row", "r_col"), [(8, 8, 1.0, 2.5), (8, 8, 5.0, 0.5), (64, 64, 2.5, 2.5),
-                                                        (6, 9, 0.0, 2.0), (7, 5, 3.0, 0.0)])
+@pytest.mark.parametrize(
+    ("n", "m", "r_row", "r_col"),
+    [
+        (8, 8, 1.0, 2.5),
+        (8, 8, 5.0, 0.5),
+        (64, 64, 2.5, 2.5),
+        (6, 9, 0.0, 2.0),
+        (7, 5, 3.0, 0.0),
+        (8, 8, 2.0, 0.05),  # below IDENTITY_MIN_R_COL_OHM: the explicit-product update
+        (8, 8, 0.5, 0.1),  # at the threshold: the identity update
+        (64, 64, 10.0, 10.0),
+    ],
+)
 def test_geff_equals_direct_nodal_solve(n, m, r_row, r_col):
     rng = np.random.default_rng(n * 100 + m)
     g = rng.uniform(5e-6, 50e-6, size=(n, m))
@@ -91,8 +102,9 @@ def test_geff_equals_direct_nodal_solve(n, m, r_row, r_col):
 def test_sparse_factorization_agrees_with_block_solver():
     rng = np.random.default_rng(7)
     g = rng.uniform(5e-6, 50e-6, size=(64, 64))
-    np.testing.assert_allclose(effective_conductance_sparse(g, 1.0, 2.5), effective_conductance(g, 1.0, 2.5),
-                               rtol=1e-9, atol=1e-18)
+    np.testing.assert_allclose(
+        effective_conductance_sparse(g, 1.0, 2.5), effective_conductance(g, 1.0, 2.5), rtol=1e-9, atol=1e-18
+    )
 
 
 def test_geff_batched_equals_single_and_ir_drop_grows_with_r():
@@ -120,3 +132,45 @@ def test_cache_by_content_hash(tmp_path):
     fresh = GeffCache(tmp_path)  # the on-disk store is read back
     np.testing.assert_array_equal(fresh.get_many([g2], 1.0, 1.0)[0], a[1])
     assert fresh.computed == 0
+
+
+def test_threads_and_both_update_forms_give_the_same_geff(monkeypatch):
+    import crossbar.circuit as circuit
+
+    rng = np.random.default_rng(13)
+    gs = rng.uniform(5e-6, 50e-6, size=(5, 64, 64))
+    one = effective_conductance(gs, 1.0, 1.0)
+    np.testing.assert_array_equal(effective_conductance(gs, 1.0, 1.0, threads=2, chunk=2), one)
+    monkeypatch.setattr(circuit, "IDENTITY_MIN_R_COL_OHM", 1e9)  # force the explicit product M^-1 E
+    np.testing.assert_allclose(effective_conductance(gs, 1.0, 1.0), one, rtol=1e-10, atol=0)
+
+
+def test_disk_cache_survives_damaged_entries_and_unwritable_folders(tmp_path):
+    rng = np.random.default_rng(17)
+    g = rng.uniform(5e-6, 50e-6, size=(8, 8))
+    cache = GeffCache(tmp_path / "geff")
+    (ref,) = cache.get_many([g], 1.0, 1.0)
+    entry = tmp_path / "geff" / f"{GeffCache.key(g, 1.0, 1.0)}.npy"
+    assert entry.exists() and not list((tmp_path / "geff").glob("*.tmp.npy"))
+    entry.write_bytes(b"garbage")
+    again = GeffCache(tmp_path / "geff")
+    np.testing.assert_array_equal(again.get_many([g], 1.0, 1.0)[0], ref)
+    assert again.computed == 1 and again.loaded == 0
+    np.testing.assert_array_equal(np.load(entry), ref)  # rewritten
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    stuck = GeffCache(blocker / "geff")  # a folder under a regular file cannot be created
+    np.testing.assert_array_equal(stuck.get_many([g], 1.0, 1.0)[0], ref)
+    assert stuck.disk_error is not None and stuck.directory is None
+
+
+def test_default_cache_dir(monkeypatch, tmp_path):
+    from crossbar.circuit import CACHE_ENV, default_cache_dir
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "c"))
+    assert default_cache_dir() == tmp_path / "c"
+    monkeypatch.setenv(CACHE_ENV, "")
+    assert default_cache_dir() is None
+    monkeypatch.delenv(CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_cache_dir() == tmp_path / "spikeloop" / "geff"

@@ -38,8 +38,13 @@ def losses(experiment) -> dict:
     """Accuracy loss vs software at device defaults (seed 0) for the configurations the paper's findings need."""
     sw = float((predict(experiment.software_outputs(4)) == experiment.split.y_test).mean())
     out = {}
-    for enc, r, bn in [("offset", 5.0, False), ("hrs", 5.0, False), ("offset", 2.5, False), ("hrs", 2.5, False),
-                       ("offset", 5.0, True)]:
+    for enc, r, bn in [
+        ("offset", 5.0, False),
+        ("hrs", 5.0, False),
+        ("offset", 2.5, False),
+        ("hrs", 2.5, False),
+        ("offset", 5.0, True),
+    ]:
         s = default_settings(encoding=Encoding(enc), r_row_ohm=r, r_col_ohm=r)
         o, _ = experiment.crossbar_outputs(s, bn_adapt=bn)
         out[(enc, r, bn)] = sw - float((predict(o) == experiment.split.y_test).mean())
@@ -53,8 +58,15 @@ def sweep(experiment) -> dict:
     sp = experiment.split
     small = Split(x_train=sp.x_train, y_train=sp.y_train, x_test=sp.x_test[:120], y_test=sp.y_test[:120])
     exp = Experiment(experiment.model, small, experiment.cache, adapt_images=128)
-    return accuracy_sweep(default_settings(), wire_ohms=(0.0, 5.0), encodings=(Encoding.OFFSET,),
-                          dt_thresholds=(0.05, 0.2), dt_encoding=Encoding.OFFSET, dt_wire_ohm=5.0, experiment=exp)
+    return accuracy_sweep(
+        default_settings(),
+        wire_ohms=(0.0, 5.0),
+        encodings=(Encoding.OFFSET,),
+        dt_thresholds=(0.05, 0.2),
+        dt_encoding=Encoding.OFFSET,
+        dt_wire_ohm=5.0,
+        experiment=exp,
+    )
 
 
 def test_shipped_model_software_accuracy(experiment):
@@ -64,8 +76,10 @@ def test_shipped_model_software_accuracy(experiment):
     assert len(experiment.split.y_test) == 360 and len(experiment.split.y_train) == 1437
 
 
-@pytest.mark.parametrize(("encoding", "bits_per_cell"), [(Encoding.OFFSET, 4), (Encoding.DIFFERENTIAL, 4),
-                                                         (Encoding.HRS, 4), (Encoding.OFFSET, 1)])
+@pytest.mark.parametrize(
+    ("encoding", "bits_per_cell"),
+    [(Encoding.OFFSET, 4), (Encoding.DIFFERENTIAL, 4), (Encoding.HRS, 4), (Encoding.OFFSET, 1)],
+)
 def test_ideal_crossbar_equals_software_quantized(experiment, encoding, bits_per_cell):
     model, x = experiment.model, experiment.split.x_test[:120]
     settings = CrossbarSettings(encoding=encoding, bits_per_cell=bits_per_cell, float64=True)
@@ -91,8 +105,10 @@ def test_nonideal_chip_is_seeded(experiment):
     model, x = experiment.model, experiment.split.x_test[:40]
     s = default_settings(encoding=Encoding.OFFSET, r_row_ohm=2.5, r_col_ohm=2.5)
     cal = experiment.calibration(s)
-    runs = [forward(model, x, CrossbarBackend(program_chip(model, replace(s, seed=k), experiment.cache, cal)))
-            for k in (0, 0, 1)]
+    runs = [
+        forward(model, x, CrossbarBackend(program_chip(model, replace(s, seed=k), experiment.cache, cal)))
+        for k in (0, 0, 1)
+    ]
     np.testing.assert_array_equal(runs[0], runs[1])
     assert not np.array_equal(runs[0], runs[2])
     sw = forward(model, x, SoftwareBackend(model, bits=4))
@@ -156,8 +172,9 @@ def test_state_dict_loader_round_trip():
     model = model_from_state_dict(state, meta["layers"], timesteps=4, neuron=meta["neuron"])
     ref = load_model()
     x = np.random.default_rng(0).random((5, 1, 8, 8)).astype(np.float32)
-    np.testing.assert_array_equal(forward(model, x, SoftwareBackend(model, bits=4)),
-                                  forward(ref, x, SoftwareBackend(ref, bits=4)))
+    np.testing.assert_array_equal(
+        forward(model, x, SoftwareBackend(model, bits=4)), forward(ref, x, SoftwareBackend(ref, bits=4))
+    )
     state.pop("bn2.running_var")
     with pytest.raises(KeyError, match="bn2.running_var"):
         model_from_state_dict(state, meta["layers"], timesteps=4, neuron=meta["neuron"])
@@ -177,8 +194,24 @@ def test_cli_accuracy_json(tmp_path, capsys):
     from spikeloop.cli import main
 
     out = tmp_path / "acc.json"
-    assert main(["accuracy", "--ir-drop", "2.5", "--encoding", "hrs", "--adc-bits", "0", "--dt-threshold", "0.1",
-                 "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "accuracy",
+                "--ir-drop",
+                "2.5",
+                "--encoding",
+                "hrs",
+                "--adc-bits",
+                "0",
+                "--dt-threshold",
+                "0.1",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     doc = json.loads(out.read_text())
     assert set(doc) >= {"software_accuracy", "crossbar_accuracy", "settings", "sweep"}
     assert 0.0 <= doc["crossbar_accuracy"] <= 1.0 and doc["sweep"] == []
@@ -218,8 +251,9 @@ def test_read_noise_has_the_per_cell_std(experiment, adc_bits):
     out = CrossbarBackend(chip).matmul(1, cols, 0)
     g = lay.g_programmed.reshape(-1, lay.g_programmed.shape[-1])[: lay.n_in]
     k = lay.n_out
-    var = sum(a**2 * ((x[:, None] * g[:, p * k : (p + 1) * k]) ** 2).sum(axis=0)
-              for p, a in enumerate(lay.encoded.alphas))
+    var = sum(
+        a**2 * ((x[:, None] * g[:, p * k : (p + 1) * k]) ** 2).sum(axis=0) for p, a in enumerate(lay.encoded.alphas)
+    )
     expected = 0.05 * np.sqrt(var) / lay.delta_g_s * lay.encoded.scale
     np.testing.assert_allclose(out.std(axis=0), expected, rtol=0.08)
 
