@@ -1,4 +1,4 @@
-"""A tiny end-to-end configuration whose every number is derived by hand (DESIGN.md 4).
+"""A tiny end-to-end configuration whose every number is derived by hand (the model: README, "The model in one page").
 
 Arch (2 levels, built here from a dict):
     DRAM keeps W I O U S, 16-bit words, read 10 / write 20 / update 30 pJ per word,

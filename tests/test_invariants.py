@@ -107,7 +107,7 @@ def test_weight_dram_reads_scale_with_t_when_t_is_outermost(generic3: Arch) -> N
 
 def test_t_outermost_spills_membranes_t_inside_does_not(generic3: Arch) -> None:
     """T outermost over K: each GLB membrane tile is written back and refetched every timestep;
-    T inside K keeps it: no DRAM membrane traffic at all (DESIGN.md 4.3)."""
+    T inside K keeps it: no DRAM membrane traffic at all (docs/dataflows.md, time-batched)."""
     outer = _cost(generic3, LAYER, T_OUTER)
     inner = _cost(generic3, LAYER, T_INNER)
     for action in (Action.READ, Action.UPDATE):

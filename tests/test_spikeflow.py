@@ -1,5 +1,7 @@
 """SpikeFlow IMC cost model (costmodel/imc.py): per-equation pieces, the spikesim-compat profile against the public
-ELA script's numbers (shared/reference/spikesim.md 1.3-1.5, 3.1, 3.3), allocation, properties, CLI and rows."""
+ELA script's numbers (SNN_train_infer_quantization_ela/ela_spikesim.py in
+github.com/Intelligent-Computing-Lab-Yale/SpikeSim; constants and equations restated in docs/spikeflow.md),
+allocation, properties, CLI and rows."""
 
 from __future__ import annotations
 

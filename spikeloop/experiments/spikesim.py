@@ -31,7 +31,10 @@ class _Work:
     described: str  # the network, in words, for the note
 
 
-# Table II (CIFAR-10), SpikeSim column; networks per shared/reference/spikesim.md section 3.3.
+# Table II (CIFAR-10), SpikeSim column. The paper does not name the networks: these are our reconstructions
+# (archspecs/networks/spikesim-*.yaml), each checked with the public SpikeSim energy script
+# (SNN_train_infer_quantization_ela/ela_spikesim.py in github.com/Intelligent-Computing-Lab-Yale/SpikeSim):
+# Table II / script = 1.14, 1.11, 1.02, 1.02, 0.99, 1.00 in the order below.
 WORKS: tuple[_Work, ...] = (
     _Work("SBP", "spikesim-sbp", 2.3e5, "VGG9 (SpikeSim's shipped ELA list) + FC 4096-1024-10, T=50"),
     _Work("BNTT", "spikesim-bntt", 0.9e5, "VGG9 (SpikeSim's shipped ELA list) + FC 4096-1024-10, T=20"),
