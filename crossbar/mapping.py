@@ -301,9 +301,10 @@ def _full_scale(lay: ProgrammedLayer) -> float:
 class CrossbarBackend:
     """Runs conv/linear matmuls through a programmed :class:`Chip` (see the module docstring, steps 6-8).
 
-    The rows of each call are cut into ``CHUNKS`` fixed pieces, each with its own read-noise generator seeded by
-    (settings.seed, 1, piece) and consumed in call order, so results do not depend on ``threads`` (pieces run in
-    a thread pool of that size; numpy releases the GIL in matmuls, ufuncs and random draws).
+    The rows of each call with at least ``THREAD_MIN_OUTPUTS`` column reads are cut into ``CHUNKS`` fixed pieces,
+    each with its own read-noise generator seeded by (settings.seed, 1, piece) and consumed in call order, so
+    results do not depend on ``threads`` (pieces run in a thread pool of that size; numpy releases the GIL in
+    matmuls, ufuncs and random draws); smaller calls are one piece drawn from the first generator.
     """
 
     CHUNKS = 2
@@ -371,10 +372,13 @@ class CrossbarBackend:
 
     def matmul(self, index: int, cols: np.ndarray, t: int) -> np.ndarray:
         cols = np.asarray(cols, dtype=self.dtype)
-        bounds = np.linspace(0, cols.shape[0], self.CHUNKS + 1).astype(int)
-        parts = [(index, cols[a:b], self.rngs[c]) for c, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]
+        n = cols.shape[0]
         width = self.chip.layers[index].n_blocks * self.chip.layers[index].g_effective.shape[-1]
-        if self.threads > 1 and cols.shape[0] * width >= self.THREAD_MIN_OUTPUTS:
+        if n * width < self.THREAD_MIN_OUTPUTS:  # small calls: one piece (its own generator), never threaded
+            return self._matmul_rows(index, cols, self.rngs[0])
+        cuts = [n * c // self.CHUNKS for c in range(self.CHUNKS + 1)]
+        parts = [(index, cols[cuts[c] : cuts[c + 1]], self.rngs[c]) for c in range(self.CHUNKS)]
+        if self.threads > 1:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=self.threads)
             outs = list(self._pool.map(lambda a: self._matmul_rows(*a), parts))
