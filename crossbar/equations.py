@@ -1,7 +1,7 @@
 """One pure function per equation of the crossbar accuracy model (symbols and units in each docstring).
 
-Sources: shared/reference/crossbar.md section 2.4 (recommended model) and shared/reference/spikesim.md
-section 2 (SpikeSim's offset code and digital DIFF). Arrays are numpy; nothing here draws random numbers
+The equations, their public sources (SpikeSim's offset code and digital DIFF, the device values) and the
+conventions are in ``docs/crossbar.md``. Arrays are numpy; nothing here draws random numbers
 except where a ``rng`` (``np.random.Generator``) is passed in explicitly.
 """
 
@@ -82,21 +82,24 @@ def adc_quantize(current: np.ndarray, full_scale: np.ndarray | float, bits: int)
     return adc_code(current / lsb, bits) * lsb
 
 
-def levels_from_current(current: np.ndarray, active_inputs: np.ndarray, g_min_s: float, delta_g_s: float,
-                        v_read: float) -> np.ndarray:
+def levels_from_current(
+    current: np.ndarray, active_inputs: np.ndarray, g_min_s: float, delta_g_s: float, v_read: float
+) -> np.ndarray:
     """Σ_i x_i·level_i = (I - G_min·V_r·Σ_i x_i) / (ΔG·V_r): digital removal of the G_min baseline (popcount)."""
     return (current - (g_min_s * v_read) * active_inputs) / (delta_g_s * v_read)
 
 
-def batchnorm(x: np.ndarray, mean: np.ndarray, var: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
-              eps: float) -> np.ndarray:
+def batchnorm(
+    x: np.ndarray, mean: np.ndarray, var: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float
+) -> np.ndarray:
     """y = (x - μ)/sqrt(σ² + ε)·γ + β per channel; channels on the last axis (NHWC or NC)."""
     inv = gamma / np.sqrt(var + eps)
     return x * inv.astype(x.dtype) + (beta - mean * inv).astype(x.dtype)
 
 
-def lif_step(u: np.ndarray, x: np.ndarray, leak: float, threshold: float,
-             reset: Reset) -> tuple[np.ndarray, np.ndarray]:
+def lif_step(
+    u: np.ndarray, x: np.ndarray, leak: float, threshold: float, reset: Reset
+) -> tuple[np.ndarray, np.ndarray]:
     """One LIF update: u' = λ·u + x; s = [u' >= θ]; soft reset u' -= θ·s, hard reset u' = 0 where s.
 
     Returns (membrane after reset, spikes as 0/1 of u's dtype). λ = 1 is IF.

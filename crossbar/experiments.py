@@ -340,7 +340,8 @@ def accuracy_sweep(
     chips: int = 1,
 ) -> dict:
     """Accuracy vs wire resistance (r_row = r_col) for each encoding, with and without BN adaptation, and DT-SNN
-    accuracy vs average timesteps (software, and the ``dt_encoding`` chips at ``dt_wire_ohm`` after BN adaptation),
+    accuracy vs average timesteps (software, and the ``dt_encoding`` chips at ``dt_wire_ohm`` after BN adaptation;
+    default: the base wire resistance if swept, else the smallest swept one),
     each over ``chips`` chips (seeds ``base.seed, base.seed + 1, ...``; the same seeds for every point).
 
     Returns a JSON-ready dict: ``software_accuracy``, ``settings`` (the base), ``chips``, ``seeds``,
@@ -352,7 +353,10 @@ def accuracy_sweep(
     exp = Experiment(threads=2) if experiment is None else experiment
     base = default_settings() if base is None else base
     seeds = chip_seeds(base.seed, chips)
-    dt_wire = base.r_row_ohm if dt_wire_ohm is None else dt_wire_ohm
+    if dt_wire_ohm is None:  # the device's wire if it is swept (no extra chips), else the smallest swept one
+        dt_wire = base.r_row_ohm if base.r_row_ohm in wire_ohms or not wire_ohms else min(wire_ohms)
+    else:
+        dt_wire = dt_wire_ohm
     y = exp.split.y_test
     sw_out = exp.software_outputs(base.weight_bits)
     sw = accuracy(sw_out, y)

@@ -233,10 +233,7 @@ def f6b_study(
     filled = load_model(FILLED_MODEL) if model is None else model
     small = load_model(REFERENCE_MODEL) if reference is None else reference
     exp = Experiment(filled, cache=cache, threads=threads)
-    dt_wire = base.r_row_ohm if base.r_row_ohm in wire_ohms else min(wire_ohms)
-    sweep = accuracy_sweep(
-        base, wire_ohms=tuple(wire_ohms), experiment=exp, progress=progress, chips=chips, dt_wire_ohm=dt_wire
-    )
+    sweep = accuracy_sweep(base, wire_ohms=tuple(wire_ohms), experiment=exp, progress=progress, chips=chips)
     sw = sweep["software_accuracy"]
     nets = {"filled": filled, "digits-cnn": small}
     fill = {name: cell_fill(m, base.rows, base.columns) for name, m in nets.items()}
