@@ -127,8 +127,10 @@ class CurrentRatio:
 
 def kept_current_fraction(g_effective: np.ndarray, g_programmed: np.ndarray) -> float:
     """ρ = Σ_ij G_eff,ij / Σ_ij G_ij over the used cells of one crossbar: the column current kept with all used rows
-    at V_r (I = V·G_eff, so V_r cancels) relative to the ideal current V_r·Σ G."""
-    return float(np.sum(g_effective) / np.sum(g_programmed))
+    at V_r (I = V·G_eff, so V_r cancels) relative to the ideal current V_r·Σ G; 1 for a crossbar with no
+    conductance at all (G_min = 0 and every weight zero: nothing to lose)."""
+    ideal = float(np.sum(g_programmed))
+    return float(np.sum(g_effective)) / ideal if ideal > 0 else 1.0
 
 
 def current_ratio(model: SNNModel, settings: CrossbarSettings, cache: GeffCache) -> CurrentRatio:

@@ -110,6 +110,7 @@ def test_kept_current_is_one_without_wires_and_falls_with_resistance():
     means = [current_ratio(model, replace(s, r_row_ohm=r, r_col_ohm=r), cache).mean for r in (1.0, 5.0)]
     assert 1.0 > means[0] > means[1] > 0.5
     assert kept_current_fraction(np.full((2, 2), 0.5), np.ones((2, 2))) == 0.5
+    assert kept_current_fraction(np.zeros((2, 2)), np.zeros((2, 2))) == 1.0  # finite for an empty crossbar
 
 
 def test_t_interval_by_hand():
