@@ -89,21 +89,23 @@ def digits_split(test_fraction: float = TEST_FRACTION, seed: int = SPLIT_SEED) -
     return Split(x_train=x[train], y_train=labels[train], x_test=x[test], y_test=labels[test])
 
 
-def load_inputs(path: str | Path) -> Split:
-    """A user's evaluation set from a ``.npz`` (keys in the module docstring); one-line errors name file and key."""
+def load_inputs(path: str | Path, *, labels: bool = True) -> Split:
+    """A user's evaluation set from a ``.npz`` (keys in the module docstring); one-line errors name file and key.
+
+    ``labels=False`` (activity profiling) also takes a file without ``y``: the split's labels are then empty."""
     from crossbar.model_io import read_npz
 
     p = str(path)
     arrays = read_npz(path, "inputs file")
-    for key in ("x", "y"):
+    for key in ("x", "y") if labels else ("x",):
         if key not in arrays:
             raise ValueError(f"{p}: {key}: missing (expected x [N, C, H, W] float and y [N] int)")
     extra = sorted(set(arrays) - {"x", "y", "x_train", "y_train"})
     if extra:
         raise ValueError(f"{p}: {extra[0]}: unknown key (expected x, y and optionally x_train)")
     x = _images(arrays["x"], p, "x")
-    y = np.asarray(arrays["y"])
-    if y.dtype.kind not in "iu" or y.shape != (x.shape[0],):
+    y = np.asarray(arrays["y"]) if "y" in arrays else np.zeros(0, np.int64)
+    if "y" in arrays and (y.dtype.kind not in "iu" or y.shape != (x.shape[0],)):
         raise ValueError(
             f"{p}: y: expected {x.shape[0]} integer labels (shape [{x.shape[0]}]), got dtype {y.dtype} "
             f"and shape {list(y.shape)}"

@@ -209,7 +209,7 @@ def _layer(nl: NetLayer, weights: _Weights, is_map: bool, *, last: bool, file: s
     elif nl.kind is LayerKind.POOL:
         assert is_map, "checked in model_from_network_data"
         assert nl.pool is not None
-        return [Pool(mode=PoolMode(nl.pool.value), kernel=(r, s), stride=nl.stride, padding=nl.padding)]
+        return [Pool(mode=PoolMode(nl.pool.value), kernel=(r, s), stride=nl.stride, padding=nl.padding, name=nl.name)]
     else:  # add layers are refused by _check_topology
         raise ValueError(f"{file}: layer {nl.name!r}: kind {nl.kind.value} is not supported by the crossbar executor")
     bn = weights.batchnorm(nl.name, k)

@@ -4,7 +4,8 @@ Activations are NHWC internally (``flatten`` reorders to the NCHW order PyTorch 
 weights keep PyTorch's layout). Conv and linear layers run as im2col matmuls through a :class:`MatmulBackend`:
 the software backend multiplies by (quantized or float) weights, the crossbar backend (:mod:`crossbar.mapping`)
 by simulated crossbars. The input image is fed unchanged at every timestep (direct encoding); the output is the
-last layer's output averaged over the timesteps seen so far.
+last layer's output averaged over the timesteps seen so far. An :class:`InputObserver` passed to :func:`forward`
+sees the input of every conv, linear and pool layer at every timestep (:mod:`crossbar.activity` counts spikes).
 """
 
 from __future__ import annotations
@@ -68,12 +69,14 @@ class PoolMode(StrEnum):
 @dataclass(frozen=True, kw_only=True)
 class Pool:
     """Pooling over ``kernel`` = (rows, cols) windows every ``stride`` steps after zero ``padding`` on each side;
-    output side floor((H + 2·padding - rows)/stride) + 1 (PyTorch's ``avg_pool2d``/``max_pool2d``, ceil_mode off)."""
+    output side floor((H + 2·padding - rows)/stride) + 1 (PyTorch's ``avg_pool2d``/``max_pool2d``, ceil_mode off).
+    ``name`` is the network layer's name when the model was built from a network ('' otherwise)."""
 
     mode: PoolMode = PoolMode.AVG
     kernel: tuple[int, int] = (2, 2)
     stride: int = 2
     padding: int = 0
+    name: str = ""
 
     def __post_init__(self) -> None:
         if min(self.kernel) < 1 or self.stride < 1 or self.padding < 0:
@@ -143,6 +146,14 @@ class MatmulBackend(Protocol):
     def matmul(self, index: int, cols: np.ndarray, t: int) -> np.ndarray: ...
 
 
+class InputObserver(Protocol):
+    """Sees what each conv, linear and pool layer reads at step ``t``: ``position`` indexes ``model.layers``, ``x``
+    is the layer's input (NHWC map, or [N, features] for a linear layer) and ``cols`` what the matmul backend
+    receives (im2col rows of a conv; ``x`` itself for a linear layer; None for a pool)."""
+
+    def observe(self, position: int, layer: Layer, t: int, x: np.ndarray, cols: np.ndarray | None) -> None: ...
+
+
 class SoftwareBackend:
     """Exact digital matmuls with the quantized weights (q·s per output channel), or float weights if bits=None."""
 
@@ -193,11 +204,13 @@ def forward(
     dtype: type = np.float32,
     timesteps: int | None = None,
     bn_stats: BNStatistics | None = None,
+    observer: InputObserver | None = None,
 ) -> np.ndarray:
     """Run the SNN on NCHW ``images`` for T steps; returns the last layer's output per step [T, N, classes].
 
     Direct encoding: the same analog image enters the first layer every step. LIF membranes start at 0 and
     persist across steps. With ``bn_stats`` the BN layers use batch statistics and accumulate them (adaptation).
+    ``observer`` sees every conv, linear and pool input (:class:`InputObserver`); it does not change the result.
     """
     steps = model.timesteps if timesteps is None else timesteps
     x0: np.ndarray = np.ascontiguousarray(np.asarray(images, dtype=dtype).transpose(0, 2, 3, 1))  # NHWC
@@ -216,6 +229,8 @@ def forward(
                     )
                 kh, kw = layer.weight.shape[2:]
                 cols, (n, p, q) = im2col(x, kh, kw, layer.stride, layer.padding)
+                if observer is not None:
+                    observer.observe(li, layer, t, x, cols)
                 y = backend.matmul(w_index, cols, t)
                 if layer.bias is not None:
                     y = y + layer.bias.astype(dtype)
@@ -228,6 +243,8 @@ def forward(
                         f"{layer.weight.shape[1]} input features, got activations of shape "
                         f"{_nchw(x)}"
                     )
+                if observer is not None:
+                    observer.observe(li, layer, t, x, x)
                 y = backend.matmul(w_index, x, t)
                 x = y + layer.bias.astype(dtype) if layer.bias is not None else y
                 w_index += 1
@@ -242,6 +259,8 @@ def forward(
                 u, x = eq.lif_step(u, x, nrn.leak, nrn.threshold, nrn.reset)
                 membranes[li] = u
             elif isinstance(layer, Pool):
+                if observer is not None:
+                    observer.observe(li, layer, t, x, None)
                 x = pool2d(x, layer)
             elif isinstance(layer, Flatten):
                 x = np.ascontiguousarray(x.transpose(0, 3, 1, 2)).reshape(x.shape[0], -1)
@@ -270,26 +289,14 @@ def pool2d(x: np.ndarray, layer: Pool) -> np.ndarray:
     return np.ascontiguousarray(out, dtype=x.dtype)
 
 
-class _DensityRecorder:
-    """Software backend (quantized weights) that counts the non-zero inputs of every weight layer."""
-
-    def __init__(self, model: SNNModel) -> None:
-        self.inner = SoftwareBackend(model, bits=model.weight_bits)
-        self.counts: dict[int, list[float]] = {}
-
-    def matmul(self, index: int, cols: np.ndarray, t: int) -> np.ndarray:
-        c = self.counts.setdefault(index, [0.0, 0.0])
-        c[0] += float(np.count_nonzero(cols))
-        c[1] += float(cols.size)
-        return self.inner.matmul(index, cols, t)
-
-
 def input_densities(model: SNNModel, images: np.ndarray) -> dict[str, float]:
     """Fraction of non-zero inputs of each conv/linear layer over all timesteps on ``images`` (software, quantized
-    weights). For conv layers the im2col rows count, so zero padding counts as zero inputs."""
-    rec = _DensityRecorder(model)
-    forward(model, images, rec)
-    return {layer.name: rec.counts[i][0] / rec.counts[i][1] for i, layer in enumerate(model.weight_layers())}
+    weights): the mean over T of :func:`crossbar.activity.measure_activity`'s per-step densities. For conv layers
+    the im2col rows count, so zero padding counts as zero inputs."""
+    from crossbar.activity import measure_activity
+
+    activity = measure_activity(model, images)
+    return {layer.name: activity[layer.name].mean_density for layer in model.weight_layers()}
 
 
 def with_batchnorms(model: SNNModel, bns: dict[str, BatchNorm]) -> SNNModel:
