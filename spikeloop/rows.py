@@ -28,6 +28,14 @@ class Row:
             return None
         return self.ours / self.paper
 
+    @property
+    def ci95(self) -> tuple[float, float] | None:
+        """The 95 % interval of ``ours`` (``parts`` keys ``ci95_low`` / ``ci95_high``), or None."""
+        p = dict(self.parts)
+        if "ci95_low" in p and "ci95_high" in p:
+            return p["ci95_low"], p["ci95_high"]
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["ratio"] = self.ratio
