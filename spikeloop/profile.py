@@ -15,13 +15,16 @@ import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
 
 from crossbar.activity import Activity, LayerActivity, observed_names, run_with_activity
 from crossbar.snn import LIF, BatchNorm, Conv, Flatten, Linear, Pool, SNNModel
+
+if TYPE_CHECKING:
+    from costmodel.workload import Network
 
 #: Decimals of the densities written to the YAML.
 DECIMALS = 6
@@ -65,13 +68,22 @@ class Profile:
         """The profiled network as YAML text (one flow-style line per layer, each with a comment above)."""
         return network_yaml(self.network, self.comments, header=f"written by spikeloop profile from {self.origin}")
 
-    def write(self, path: str | Path) -> None:
-        """Write :meth:`yaml` to ``path`` and load it back with :func:`costmodel.network.load_network` (raises
-        if it does not load)."""
+    def write(self, path: str | Path, model: SNNModel | None = None) -> Network:
+        """Write :meth:`yaml` to ``path``, load it back with :func:`costmodel.network.load_network` and, given the
+        ``model``, check that its conv/linear shapes are the model's; returns the loaded network. A file that fails
+        either check is removed and the error raised."""
         from costmodel.network import load_network
 
-        Path(path).write_text(self.yaml(), encoding="utf-8")
-        load_network(str(path))
+        out = Path(path)
+        out.write_text(self.yaml(), encoding="utf-8")
+        try:
+            network = load_network(str(out))
+            if model is not None:
+                check_network_matches(network, model)
+        except Exception:
+            out.unlink(missing_ok=True)
+            raise
+        return network
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -79,7 +91,7 @@ class Profile:
             "origin": self.origin,
             "data": self.data,
             "executor": self.executor,
-            "software_accuracy": self.accuracy,
+            "accuracy": self.accuracy,
             **self.activity.as_dict(),
         }
 
@@ -98,7 +110,7 @@ def load_from_network(network: str | Path, weights: str | Path) -> Loaded:
         raise ValueError(f"--network: {exc}") from None
     data = load_yaml(path)
     model = model_from_network_data(data, read_npz(weights), network_file=str(path), weights_file=str(weights))
-    return Loaded(model=model, network=copy.deepcopy(data), origin=f"{path} with weights {weights}")
+    return Loaded(model=model, network=copy.deepcopy(data), origin=f"{_shown(path)} with weights {weights}")
 
 
 def load_from_model(path: str | Path, input_shape: tuple[int, int, int] | None = None) -> Loaded:
@@ -196,7 +208,7 @@ def network_for_model(
     }
 
 
-def check_network_matches(network: Any, model: SNNModel) -> None:
+def check_network_matches(network: Network, model: SNNModel) -> None:
     """Raise if a conv/linear layer of the (loaded) ``network`` and the model's weights disagree in shape."""
     from costmodel.types import Dim
 

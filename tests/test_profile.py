@@ -306,7 +306,7 @@ def test_other_timesteps_and_unlabelled_inputs(tmp_path, capsys, images):
     assert net.timesteps == 6 and all(len(la.spike_density_per_t or ()) == 6 for la in net.layers)
     assert f"on 8 images of {inputs}, T = 6." in net.source and "accuracy" not in text
     doc = json.loads((tmp_path / "act.json").read_text())
-    assert doc["timesteps"] == 6 and doc["samples"] == 8 and doc["software_accuracy"] is None
+    assert doc["timesteps"] == 6 and doc["samples"] == 8 and doc["accuracy"] is None
     assert [la["name"] for la in doc["layers"]] == ["fc1", "fc2", "fc3"]
     # profiling the profiled file again keeps one original source, not a nest of them
     again = tmp_path / "again.yaml"
@@ -366,3 +366,15 @@ def test_bad_input_is_one_line_naming_the_flag_or_file(tmp_path, capsys, files, 
     assert err.startswith("spikeloop profile: error: ") and err.count("\n") == 1, err
     assert message.format(**files) in err, err
     assert not out.exists()
+
+
+def test_a_written_network_that_does_not_fit_the_model_is_removed(tmp_path, images, cnn):
+    from spikeloop.profile import load_from_model
+    from spikeloop.profile import profile as run_profile
+
+    result = run_profile(load_from_model(FILLED_MODEL), images[:4], data="four digits")
+    out = tmp_path / "mlp.yaml"
+    with pytest.raises(ValueError, match="network 'digits-mlp': no layer 'conv1' \\(the model has one\\)"):
+        result.write(out, cnn)
+    assert not out.exists()
+    assert [layer.name for layer in result.write(out).layers] == ["fc1", "fc2", "fc3"] and out.exists()

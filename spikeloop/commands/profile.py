@@ -113,7 +113,7 @@ def _split(data: str):  # noqa: ANN202 - (Split, description)
 def run(args: argparse.Namespace) -> int:
     from crossbar.data import check_inputs
     from crossbar.experiments import output_classes
-    from spikeloop.profile import DataError, check_network_matches, profile
+    from spikeloop.profile import DataError, profile
 
     out = Path(args.out)
     if out.suffix not in (".yaml", ".yml"):
@@ -142,11 +142,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except DataError as exc:  # the data runs into a layer whose input shape it does not fit
         raise UserError(f"--data {args.data}: {exc}") from None
-    result.write(out)
-    from costmodel.network import load_network
-
-    network = load_network(str(out))
-    check_network_matches(network, loaded.model)
+    network = result.write(out, loaded.model)
     if args.json:
         Path(args.json).write_text(json.dumps(result.as_dict(), indent=2) + "\n")
     if not args.quiet:
