@@ -186,6 +186,8 @@ def test_reproduce_sata_writes_consistent_report(tmp_path: Path) -> None:
             assert c["id"] == j["id"] and c["ours"] == fmt(j["ours"])
             assert f"| {j['id']} " in md
     assert png_variance(tmp_path / "table2.png") > 1e-3
+    drawn = {s.name: s.caption for s in SPECS if (tmp_path / s.name).exists()}
+    check_html_report(tmp_path, drawn)
 
 
 # --- figures a reviewer accepts ---------------------------------------------------------------------------------
