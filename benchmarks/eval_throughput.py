@@ -32,16 +32,16 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from costmodel.arch import Arch, load_arch  # noqa: E402
 from costmodel.analysis import NestView  # noqa: E402
-from mappers.dataflows import dataflow  # noqa: E402
-from mappers.heuristic import heuristic_mapping  # noqa: E402
+from costmodel.arch import Arch, load_arch  # noqa: E402
 from costmodel.evaluate import evaluate, evaluate_batch, nest_of  # noqa: E402
 from costmodel.mapping import Invalid, LevelMapping, Loop, Mapping  # noqa: E402
 from costmodel.network import load_network  # noqa: E402
 from costmodel.symbolic import LambdifiedBatch  # noqa: E402
 from costmodel.types import DIMS  # noqa: E402
 from costmodel.workload import Layer  # noqa: E402
+from mappers.dataflows import dataflow  # noqa: E402
+from mappers.heuristic import heuristic_mapping  # noqa: E402
 
 TARGET = 100_000
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 from costmodel.types import ACCUMULATED, OP_SPACE, RELEVANT, Action, Axis, Dim, Tensor
 
@@ -121,6 +122,24 @@ class Gate:
     live: bool
 
 
+class FnKind(StrEnum):
+    """Nonlinear functions of a product of loop factors that a quantity may carry (one equation each in
+    :mod:`costmodel.imc`): ``any-spike``: 1 - (1 - param)^n, the probability that one of n rows sees a spike of
+    density ``param``; ``mesh-hops``: the mean hop count of an n-tile mesh."""
+
+    ANY_SPIKE = "any-spike"
+    MESH_HOPS = "mesh-hops"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Fn:
+    """A factor f(n) with n the product of the ``positions``' factors (see :class:`FnKind`)."""
+
+    kind: FnKind
+    positions: tuple[int, ...]
+    param: float = 0.0
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Presence:
     """A quantity exists only if ``tensor`` is kept at every level of ``kept`` and at none of ``bypassed``."""
@@ -133,7 +152,7 @@ class Presence:
 @dataclass(frozen=True, slots=True, order=True)
 class Quantity:
     """An element count: ``scale`` x prod(factors) x prod(active refetch factors) x prod(window extents) x
-    prod(gates), zero unless ``presence`` holds."""
+    prod(gates) x prod(fns), zero unless ``presence`` holds."""
 
     factors: tuple[int, ...]
     refetch: tuple[Refetch, ...] = ()
@@ -141,6 +160,7 @@ class Quantity:
     scale: int = 1
     presence: Presence | None = None
     gates: tuple[Gate, ...] = ()
+    fns: tuple[Fn, ...] = ()
 
     def without(self, positions: Sequence[int]) -> Quantity:
         """The quantity divided by the factors of ``positions`` (a multicast or reduction group)."""
@@ -172,7 +192,8 @@ def window_extent(p, r, stride, select: Callable = lambda c, a, b: a if c else b
 class Access:
     """``sign`` x quantity ``q`` elements of ``tensor`` accessed with ``action`` at ``level``. ``compute_side``:
     the accesses made by the accumulators (operand reads of W and I, partial-sum updates of O), which a level
-    that gates on spikes skips for zero spikes."""
+    that gates on spikes skips for zero spikes. ``pair``: (parent, child) of the transfer this access belongs to,
+    None for compute-side and LIF accesses."""
 
     level: int
     tensor: Tensor
@@ -180,16 +201,19 @@ class Access:
     q: int
     sign: int = 1
     compute_side: bool = False
+    pair: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Traffic:
-    """``elements`` x quantity ``q`` elements of ``tensor`` crossing the fanout network below ``level``."""
+    """``elements`` x quantity ``q`` elements of ``tensor`` crossing the fanout network below ``level``
+    (``pair``: the transfer they belong to, as in :class:`Access`)."""
 
     level: int
     tensor: Tensor
     q: int
     elements: int = 1
+    pair: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,13 +266,14 @@ class _Builder:
         return i
 
     def access(self, level: int, tensor: Tensor, action: Action, quantity: Quantity, sign: int = 1, *,
-               compute_side: bool = False) -> int:
+               compute_side: bool = False, pair: tuple[int, int] | None = None) -> int:
         i = self.q(quantity)
-        self.accesses.append(Access(level, tensor, action, i, sign, compute_side))
+        self.accesses.append(Access(level, tensor, action, i, sign, compute_side, pair))
         return i
 
-    def cross(self, level: int, tensor: Tensor, quantity: Quantity, elements: int = 1) -> None:
-        self.traffic.append(Traffic(level, tensor, self.q(quantity), elements))
+    def cross(self, level: int, tensor: Tensor, quantity: Quantity, elements: int = 1,
+              pair: tuple[int, int] | None = None) -> None:
+        self.traffic.append(Traffic(level, tensor, self.q(quantity), elements, pair))
 
 
 # ------------------------------------------------------------------------------ position sets
@@ -310,31 +335,32 @@ def _transfers(b: _Builder, tensor: Tensor, parent: int, child: int, presence: P
         return Quantity(tuple(sorted(res_f + tile.factors + inst)), refetch, tile.windows, presence=presence)
 
     residencies = moved(_refetches(view, tensor, child, above))
+    pair = (parent, child)
     if tensor is Tensor.O:  # partial sums split over instances (a reduction loop spatial above the child) drain
         drain = moved(()).gated(Gate(_reduction_split(view, child), live=True))
         if drain is not None:
-            b.access(child, tensor, Action.READ, drain)
-            b.access(parent, tensor, Action.UPDATE, drain.without(group(parent)))
+            b.access(child, tensor, Action.READ, drain, pair=pair)
+            b.access(parent, tensor, Action.UPDATE, drain.without(group(parent)), pair=pair)
             for h in range(parent, child):
-                b.cross(h, tensor, drain.without(group(h)))
+                b.cross(h, tensor, drain.without(group(h)), pair=pair)
     if tensor in ACCUMULATED:
         made = []
         for sign, q in ((1, residencies), (-1, moved(()))):  # (residencies - distinct tiles) x tile x inst
-            qc = b.access(child, tensor, Action.WRITE, q, sign)
-            b.access(child, tensor, Action.READ, q, sign)
-            qp = b.access(parent, tensor, Action.READ, q.without(group(parent)), sign)
-            b.access(parent, tensor, Action.UPDATE, q.without(group(parent)), sign)
+            qc = b.access(child, tensor, Action.WRITE, q, sign, pair=pair)
+            b.access(child, tensor, Action.READ, q, sign, pair=pair)
+            qp = b.access(parent, tensor, Action.READ, q.without(group(parent)), sign, pair=pair)
+            b.access(parent, tensor, Action.UPDATE, q.without(group(parent)), sign, pair=pair)
             for h in range(parent, child):
-                b.cross(h, tensor, q.without(group(h)), 2 * sign)
+                b.cross(h, tensor, q.without(group(h)), 2 * sign, pair=pair)
             made.append((qc, qp))
         b.ordered_pairs.extend([(made[0][0], made[1][0]), (made[0][1], made[1][1])])
         return
     child_action, parent_action = ((Action.READ, Action.WRITE) if tensor is Tensor.S
                                    else (Action.WRITE, Action.READ))
-    b.access(child, tensor, child_action, residencies)
-    b.access(parent, tensor, parent_action, residencies.without(group(parent)))
+    b.access(child, tensor, child_action, residencies, pair=pair)
+    b.access(parent, tensor, parent_action, residencies.without(group(parent)), pair=pair)
     for h in range(parent, child):
-        b.cross(h, tensor, residencies.without(group(h)), 1)
+        b.cross(h, tensor, residencies.without(group(h)), 1, pair=pair)
 
 
 def _compute_side(b: _Builder, tensor: Tensor, level: int, presence: Presence | None) -> None:

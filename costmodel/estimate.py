@@ -8,7 +8,7 @@ Counting conventions of the public script (SATA_Sim ``related-work-estimate.py``
 explicit choices:
 
 * E_AC = (8-bit adder + 8-bit register) dynamic power / 250 MHz = 0.1175 pJ
-  (:func:`e_ac_pj`); the powers are SATA's synthesis table (``profiles: estimate:`` in
+  (:func:`e_ac_pj`); the powers are SATA's synthesis table (``flops_estimate:`` in
   ``archspecs/sata.yaml``).
 * MACs of a VGG-style list (:func:`conv_stack_macs`): 3x3 "same" convolutions at the current map
   size ('M' halves it), then FC layers as given (the script's FC input is 512 x 4 x 4 whatever
@@ -65,11 +65,12 @@ def conv_stack_macs(config: Sequence[int | str], *, in_channels: int, image_size
 
 
 def estimate_profile(arch: Arch) -> dict[str, float]:
-    """The ``profiles: estimate:`` section of an arch (adder/register/multiplier powers, clock)."""
-    prof = (arch.extra("profiles") or {}).get("estimate")
-    if not prof:
-        raise ValueError(f"arch {arch.name} has no profiles.estimate section")
-    return {k: float(v) for k, v in prof.items()}
+    """The ``flops_estimate:`` section of an arch (adder/register/multiplier powers, clock)."""
+    fe = arch.flops_estimate
+    if fe is None:
+        raise ValueError(f"arch {arch.name} has no flops_estimate: section")
+    return {"adder8_mw": fe.adder8_mw, "register8_mw": fe.register8_mw, "multiplier8_mw": fe.multiplier8_mw,
+            "clock_hz": fe.clock_hz}
 
 
 def e_ac_from_arch(arch: Arch) -> float:

@@ -14,19 +14,57 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from costmodel.accounting import Accounting
 from costmodel.analysis import NestView, Position, analyze
 from costmodel.arch import Arch
 from costmodel.cost import Cost, Key
+from costmodel.imc import cells_per_weight
 from costmodel.mapping import Invalid, InvalidKind, Mapping
 from costmodel.numeric import evaluate_form, total_energy
 from costmodel.pricing import COMPUTE, CostForm, arch_area_um2, bits_of, price
-from costmodel.types import DIMS, Action
+from costmodel.types import DIMS, RELEVANT, Action, Axis, Dim
 from costmodel.workload import Layer
+
+#: Dims a crossbar's cell fanout can hold: output channels on the columns, the reduction on the rows.
+CROSSBAR_DIMS: dict[Axis, frozenset[Dim]] = {Axis.X: frozenset({Dim.K}), Axis.Y: frozenset({Dim.C, Dim.R, Dim.S})}
 
 Array = np.ndarray
 
-__all__ = ["BatchResult", "arch_area_um2", "bits_of", "check", "cost_form", "evaluate", "evaluate_batch",
-           "nest_of"]
+__all__ = ["BatchResult", "CROSSBAR_DIMS", "arch_area_um2", "bits_of", "check", "cost_form", "evaluate",
+           "evaluate_batch", "fanout_limit", "nest_of", "spatial_dims_allowed"]
+
+
+def fanout_limit(arch: Arch, layer: Layer, level: int, axis: Axis) -> int:
+    """Instances a spatial loop may use along ``axis`` of ``level``'s fanout: the fanout, except on a crossbar's
+    columns, where every output channel takes ceil(weight bits / bits per cell) adjacent cells."""
+    limit = arch.levels[level].fanout.along(axis)
+    xb = arch.crossbar
+    if xb is not None and level == xb.level and axis is Axis.X:
+        return limit // cells_per_weight(layer.weight_bits, xb.bits_per_cell)
+    return limit
+
+
+def spatial_dims_allowed(arch: Arch, level: int, axis: Axis) -> frozenset[Dim] | None:
+    """Dims a spatial loop may hold on ``axis`` of ``level`` (None: any): a crossbar's columns hold output
+    channels, its rows the reduction (C, R, S)."""
+    xb = arch.crossbar
+    if xb is not None and level == xb.level:
+        return CROSSBAR_DIMS[axis]
+    return None
+
+
+def _resident_refills(arch: Arch, mapping: Mapping) -> Invalid | None:
+    """A tensor held ``stationary`` at a level is programmed once: no temporal loop above the level may change
+    its tile (a loop over a dim relevant to it, of bound > 1)."""
+    for li, lv in enumerate(arch.levels):
+        for t in lv.stationary:
+            for lo in range(li):
+                for lp in mapping.levels[lo].temporal:
+                    if lp.bound > 1 and lp.dim in RELEVANT[t]:
+                        return Invalid(level=lv.name, tensor=t, kind=InvalidKind.RESIDENT,
+                                       reason=f"{t.value} is stationary here, but the temporal loop "
+                                              f"{lp.dim.value}={lp.bound} at {arch.levels[lo].name} would refill it")
+    return None
 
 
 def nest_of(arch: Arch, mapping: Mapping) -> tuple[NestView, Array]:
@@ -50,14 +88,22 @@ def check(arch: Arch, layer: Layer, mapping: Mapping) -> Invalid | None:
     for d in DIMS:
         got = mapping.factor(d)
         if got != layer.bound(d):
-            return Invalid(reason=f"layer {layer.name}: factors of {d.value} multiply to {got}, the layer's "
-                                  f"{d.value} is {layer.bound(d)}", kind=InvalidKind.FACTORS)
-    for lv, lm in zip(arch.levels, mapping.levels, strict=True):
-        for axis, limit in (("x", lv.fanout.x), ("y", lv.fanout.y)):
-            used = math.prod(lp.bound for lp in lm.spatial if lp.axis == axis)
+            return Invalid(reason=f"factors of {d.value} multiply to {got}, the layer's {d.value} is "
+                                  f"{layer.bound(d)}", kind=InvalidKind.FACTORS)
+    for li, (lv, lm) in enumerate(zip(arch.levels, mapping.levels, strict=True)):
+        for axis in Axis:
+            used = math.prod(lp.bound for lp in lm.spatial if lp.axis is axis)
+            limit = fanout_limit(arch, layer, li, axis)
             if used > limit:
-                return Invalid(level=lv.name, reason=f"spatial loops use {used} along {axis}, the fanout has {limit}",
-                               kind=InvalidKind.FANOUT)
+                return Invalid(level=lv.name, reason=f"spatial loops use {used} along {axis.value}, the fanout has "
+                                                     f"{limit}", kind=InvalidKind.FANOUT)
+            allowed = spatial_dims_allowed(arch, li, axis)
+            wrong = [lp.dim.value for lp in lm.spatial if lp.axis is axis and lp.bound > 1
+                     and allowed is not None and lp.dim not in allowed]
+            if wrong:
+                return Invalid(level=lv.name, kind=InvalidKind.FANOUT,
+                               reason=f"crossbar {'columns' if axis is Axis.X else 'rows'} cannot hold {wrong[0]} "
+                                      f"(columns hold K, rows C, R, S)")
         bad = lm.bypass - lv.keeps
         if bad:
             return Invalid(level=lv.name, reason=f"bypasses {sorted(t.value for t in bad)} which it does not keep",
@@ -65,7 +111,7 @@ def check(arch: Arch, layer: Layer, mapping: Mapping) -> Invalid | None:
     if mapping.levels[0].bypass:
         return Invalid(level=arch.levels[0].name, reason="the outermost level cannot bypass a tensor",
                        kind=InvalidKind.BYPASS)
-    return None
+    return _resident_refills(arch, mapping)
 
 
 class _FormCache:
@@ -75,13 +121,13 @@ class _FormCache:
         self.size = size
         self._items: OrderedDict[tuple, tuple[Arch, CostForm]] = OrderedDict()
 
-    def get(self, arch: Arch, layer: Layer, view: NestView) -> CostForm:
-        key = (id(arch), layer, view)
+    def get(self, arch: Arch, layer: Layer, view: NestView, accounting: Accounting | None) -> CostForm:
+        key = (id(arch), layer, view, accounting)
         hit = self._items.get(key)
         if hit is not None and hit[0] is arch:
             self._items.move_to_end(key)
             return hit[1]
-        form = price(arch, layer, analyze(view, layer.stride))
+        form = price(arch, layer, analyze(view, layer.stride), accounting)
         self._items[key] = (arch, form)
         if len(self._items) > self.size:
             self._items.popitem(last=False)
@@ -91,18 +137,19 @@ class _FormCache:
 _FORMS = _FormCache()
 
 
-def cost_form(arch: Arch, layer: Layer, view: NestView) -> CostForm:
-    """The priced analysis of ``view`` for ``layer`` on ``arch`` (memoised)."""
-    return _FORMS.get(arch, layer, view)
+def cost_form(arch: Arch, layer: Layer, view: NestView, accounting: Accounting | None = None) -> CostForm:
+    """The priced analysis of ``view`` for ``layer`` on ``arch`` under an accounting profile (memoised)."""
+    return _FORMS.get(arch, layer, view, accounting)
 
 
-def evaluate(arch: Arch, layer: Layer, mapping: Mapping) -> Cost | Invalid:
-    """Energy, cycles and area of ``layer`` on ``arch`` under ``mapping``; an Invalid if it cannot run."""
+def evaluate(arch: Arch, layer: Layer, mapping: Mapping, accounting: Accounting | None = None) -> Cost | Invalid:
+    """Energy, cycles and area of ``layer`` on ``arch`` under ``mapping``; an Invalid if it cannot run.
+    ``accounting``: a named profile of the arch (default: native)."""
     bad = check(arch, layer, mapping)
     if bad is not None:
         return bad
     view, factors = nest_of(arch, mapping)
-    form = cost_form(arch, layer, view)
+    form = cost_form(arch, layer, view, accounting)
     ev = evaluate_form(form, factors)
     if ev.failure is not None:
         li, tensor, need, cap = ev.failure
@@ -136,11 +183,12 @@ class BatchResult:
         return self.energy_pj * self.cycles
 
 
-def evaluate_batch(arch: Arch, layer: Layer, view: NestView, factors: Array) -> BatchResult:
+def evaluate_batch(arch: Arch, layer: Layer, view: NestView, factors: Array,
+                   accounting: Accounting | None = None) -> BatchResult:
     """Evaluate many mappings that share ``view`` (factors: (M, J) bounds) in one numpy pass.
 
     Factor products and fanout limits are the caller's responsibility (the mapspace only emits legal
     factorizations); capacity is checked here and reported in ``valid``.
     """
-    energy, cycles, ok = total_energy(cost_form(arch, layer, view), np.asarray(factors))
+    energy, cycles, ok = total_energy(cost_form(arch, layer, view, accounting), np.asarray(factors))
     return BatchResult(energy_pj=energy, cycles=cycles, valid=ok)

@@ -148,14 +148,15 @@ def _loops(node: Node, key: str, *, spatial: bool) -> tuple[Loop, ...]:
     return tuple(out)
 
 
-def mapping_from_dict(data: Any, level_names: list[str], file: str = "<mapping>") -> Mapping:
-    """Parse a mapping; level names must match the arch's, in order."""
-    root = Node(data, file)
+def mapping_from_dict(data: Any, level_names: list[str], file: str = "<mapping>", path: str = "") -> Mapping:
+    """Parse a mapping; level names must match the arch's, in order. ``path``: where the mapping sits in the
+    file (e.g. ``layers[3]``), for error messages."""
+    root = Node(data, file, path)
     nodes = root.children("mapping")
-    root.done()
+    root.done(allowed_extra=[k for k in root.keys() if k != "mapping"] if path else ())  # noqa: SIM118
     if [n.raw("level", None) for n in nodes] != level_names:
         got = [n.raw("level", None) for n in nodes]
-        raise SpecError(f"{file}: mapping: levels must be {level_names} in that order, got {got}")
+        raise SpecError(f"{root.where('mapping')}: levels must be {level_names} in that order, got {got}")
     levels = []
     for n in nodes:
         n.str("level")
@@ -172,6 +173,32 @@ def mapping_from_dict(data: Any, level_names: list[str], file: str = "<mapping>"
 
 def load_mapping(path: str | Path, level_names: list[str]) -> Mapping:
     return mapping_from_dict(load_yaml(path), level_names, str(path))
+
+
+def layer_mappings_from_dict(data: Any, level_names: list[str], file: str = "<mappings>"
+                             ) -> Mapping | dict[str, Mapping]:
+    """A mapping file: one ``mapping:`` for every weight layer, or the result of ``evaluate --json`` / a file
+    with ``layers: [{name: ..., mapping: [...]}, ...]`` giving each layer its own (layers whose mapping is null,
+    such as pool layers, are skipped). Errors name the file and the key path (``layers[3].mapping``)."""
+    root = Node(data, file)
+    if root.has("mapping"):
+        return mapping_from_dict(data, level_names, file)
+    if not root.has("layers"):
+        raise root.error("mapping", "required key is missing (a mapping file has mapping: or layers:)")
+    out: dict[str, Mapping] = {}
+    items = root.raw("layers")
+    for n, item in zip(root.children("layers"), items, strict=True):
+        name = n.str("name")
+        if name in out:
+            raise n.error("name", f"duplicate layer {name!r}")
+        if n.raw("mapping", None) is not None:
+            out[name] = mapping_from_dict(item, level_names, file, n.path)
+    return out
+
+
+def load_layer_mappings(path: str | Path, level_names: list[str]) -> Mapping | dict[str, Mapping]:
+    """:func:`layer_mappings_from_dict` of a YAML or JSON file."""
+    return layer_mappings_from_dict(load_yaml(path), level_names, str(path))
 
 
 def mapping_to_dict(mapping: Mapping, level_names: list[str]) -> dict[str, Any]:

@@ -173,7 +173,7 @@ def network_from_data(data: Any, file: str) -> Network:
     root.done()
 
     try:
-        return Network(name=name, layers=tuple(layers), timesteps=t, dataset=dataset, source=source)
+        return Network(name=name, layers=tuple(layers), timesteps=t, dataset=dataset, source=source, file=file)
     except ValueError as exc:
         raise SpecError(f"{file}: {exc}") from None
 
@@ -233,9 +233,9 @@ def _read_densities(node: Node, base: _Attrs | None, t: int) -> tuple[float, tup
 def _read_attrs(node: Node, base: _Attrs | None, t: int, *, weights: bool) -> _Attrs:
     """Attributes of ``node`` (the defaults when ``base`` is None, else a layer over ``base``)."""
 
-    def pick_int(key: str) -> int:
+    def pick_int(key: str) -> int:  # bit widths: 1 to 64 bits per element
         if node.has(key) or base is None:
-            return node.int(key)
+            return node.int(key, maximum=64)
         return getattr(base, key)
 
     def pick_fraction(key: str) -> float:

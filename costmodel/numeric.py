@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from costmodel.analysis import Presence, Quantity, Refetch, window_extent
+from costmodel.analysis import Fn, FnKind, Presence, Quantity, Refetch, window_extent
 from costmodel.cost import Key
+from costmodel.imc import mesh_mean_hops, p_any_spike
 from costmodel.pricing import CostForm
 from costmodel.types import Tensor
 
@@ -84,7 +85,16 @@ def quantity_value(q: Quantity, cols: _Columns, rank: Sequence[int] | None,
         v = v * window_extent(cols.prod(w.p), cols.prod(w.r), w.stride, np.where)
     for g in q.gates:
         v = np.where(cols.any_live(g.positions) == g.live, v, 0)
+    for fn in q.fns:
+        v = v * fn_value(fn, cols.prod(fn.positions))
     return v * q.scale if q.scale != 1 else v
+
+
+def fn_value(fn: Fn, n: Array) -> Array:
+    """A quantity's nonlinear factor at n = the product of its positions' factors (:mod:`costmodel.imc`)."""
+    if fn.kind is FnKind.ANY_SPIKE:
+        return p_any_spike(fn.param, n.astype(np.float64))
+    return mesh_mean_hops(n.astype(np.float64), lambda x: np.ceil(np.sqrt(x)))
 
 
 def quantity_values(form: CostForm, factors: Array, *, rank: Sequence[int] | None = None,
@@ -118,6 +128,10 @@ def cycles_of(form: CostForm, values: list[Array]) -> Array:
     """max(compute cycles (with the systolic skew), LIF cycles, every bus's cycles) per mapping."""
     cm = form.cycles
     cycles = values[cm.outer] if cm.inner is None else values[cm.outer] * (values[cm.inner] + cm.skew)
+    if cm.cycles_per_step != 1:
+        cycles = cycles * cm.cycles_per_step
+    if cm.extra_cycles:
+        cycles = cycles + cm.extra_cycles
     cycles = np.maximum(cycles, values[cm.lif] * cm.cycles_per_lif_op)
     per_bus: dict[str, Array] = {}
     for b in form.buses:

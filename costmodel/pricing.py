@@ -11,17 +11,30 @@ restates a coefficient. One pure function per equation below.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
-from costmodel.analysis import Access, Analysis, Quantity
+from costmodel.accounting import Accounting
+from costmodel.analysis import Access, Analysis, Fn, FnKind, Quantity
 from costmodel.arch import Arch, Level
 from costmodel.cost import Key
-from costmodel.types import Action, Granularity, Tensor
+from costmodel.imc import cells_per_weight, mux_steps
+from costmodel.scalesim import (
+    dram_ifmap_reads,
+    glb_ifmap_reads,
+    ofmap_write_quirk,
+    ofmap_writes,
+    scalesim_shape,
+    tool_output_scale,
+    weight_reads,
+    ws_filter_cycles,
+)
+from costmodel.types import Action, Activity, Axis, Granularity, Tensor
 from costmodel.workload import Layer
 
 COMPUTE = "compute"
 LIF = "lif"
+CROSSBAR = "crossbar"  # the component of crossbar read steps (Key("crossbar", W, read))
 
 
 # ------------------------------------------------------------------------------ equations
@@ -137,15 +150,17 @@ class Capacity:
 
 @dataclass(frozen=True, slots=True)
 class CycleModel:
-    """Compute cycles = value(outer) x (value(inner) + skew) with a systolic fanout (outer: temporal loops at and
-    above the systolic level, inner: below it, skew = x + y - 2), else value(outer) (all temporal loops); LIF
-    cycles = value(lif) x cycles_per_lif_op."""
+    """Compute cycles = value(outer) x (value(inner) + skew) x cycles_per_step with a systolic fanout (outer:
+    temporal loops at and above the systolic level, inner: below it, skew = x + y - 2), else value(outer) x
+    cycles_per_step (all temporal loops); LIF cycles = value(lif) x cycles_per_lif_op."""
 
     outer: int
     inner: int | None
     skew: int
     lif: int
     cycles_per_lif_op: float
+    cycles_per_step: int = 1
+    extra_cycles: int = 0  # a named accounting option's cycles that no loop count gives (the SATA tool's WS pass)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,38 +193,193 @@ def _gated(level: Level, a: Access) -> bool:
     return a.compute_side and a.tensor in level.spike_gated
 
 
-def _storage(arch: Arch, layer: Layer, analysis: Analysis) -> tuple[list[Charge], list[BusTerm]]:
+def _programmed(arch: Arch, pair: tuple[int, int] | None, tensor: Tensor) -> bool:
+    """A transfer into a level that holds ``tensor`` stationary is its programming before inference: not an
+    inference cost (the mapping keeps the tile resident, see :func:`costmodel.evaluate.check`)."""
+    return pair is not None and tensor in arch.levels[pair[1]].stationary
+
+
+def _storage(arch: Arch, layer: Layer, analysis: Analysis, acc: Accounting) -> tuple[list[Charge], list[BusTerm]]:
     """Storage actions priced per word (READ, WRITE, UPDATE) and the bus cycles they take: an update is a read
     and a write on the ports."""
-    charges, buses = [], []
+    charges: list[Charge] = []
+    buses: list[BusTerm] = []
+    if acc.pe_cycle_charges:  # the public SpikeSim script charges fixed per-PE-cycle constants instead
+        return charges, buses
     rho = layer.mean_spike_density
     for a in analysis.accesses:
+        if _programmed(arch, a.pair, a.tensor):
+            continue
         lv = arch.levels[a.level]
-        per = actions_per_element(bits_of(layer, a.tensor), lv.word_bits, lv.access_granularity)
+        gran = acc.access_granularity or lv.access_granularity
+        bits = bits_of(layer, a.tensor)
+        per = actions_per_element(bits, lv.word_bits, gran)
         c = Charge(Key(lv.name, a.tensor, a.action), a.q, float(a.sign), _gated(lv, a), per, lv.energy(a.action),
                    rho)
         charges.append(c)
         inst = arch.instances(a.level)
         for direction, bw, moves in (("read", lv.read_bandwidth_bits_per_cycle, (Action.READ, Action.UPDATE)),
                                      ("write", lv.write_bandwidth_bits_per_cycle, (Action.WRITE, Action.UPDATE))):
-            if bw is not None and a.action in moves:
-                cyc = c.actions_per_unit * lv.word_bits * bus_cycles_per_bit(bw, inst)
+            if bw is not None and a.action in moves:  # the data bits cross the port, whatever an access costs
+                cyc = c.elements_per_unit * bits * bus_cycles_per_bit(bw, inst)
                 buses.append(BusTerm(f"{lv.name} {direction} bandwidth", a.q, cyc))
     return charges, buses
 
 
-def _network(arch: Arch, layer: Layer, analysis: Analysis) -> list[Charge]:
-    """Network energy: elements crossing a level's fanout x bits x ``link_pj_per_bit``."""
-    out = []
+def _network(arch: Arch, layer: Layer, analysis: Analysis, acc: Accounting, qs: _Quantities) -> list[Charge]:
+    """Network energy: elements crossing a level's fanout x bits x ``link_pj_per_bit`` (x the mean hop count of
+    the used instances' mesh where the level's network is a ``mesh_link``). ``noc: false`` drops the networks
+    above the crossbar tiles."""
+    out: list[Charge] = []
+    if acc.pe_cycle_charges:
+        return out
+    tiles = arch.crossbar.tile_level if arch.crossbar is not None else None
+    pos = analysis.view.positions
     for t in analysis.traffic:
         lv = arch.levels[t.level]
-        if lv.link_pj_per_bit:
-            out.append(Charge(Key(lv.name, t.tensor, Action.TRANSFER), t.q, float(t.elements), False, Fraction(1),
-                              bits_of(layer, t.tensor) * lv.link_pj_per_bit, layer.mean_spike_density))
+        if not lv.link_pj_per_bit or _programmed(arch, t.pair, t.tensor):
+            continue
+        if tiles is not None and t.level < tiles and not acc.noc:
+            continue
+        q = t.q
+        if lv.mesh_link:
+            used = tuple(j for j, p in enumerate(pos) if p.spatial and p.level == t.level)
+            base = qs.items[t.q]
+            q = qs.q(replace(base, fns=tuple(sorted({*base.fns, Fn(FnKind.MESH_HOPS, used)}))))
+        out.append(Charge(Key(lv.name, t.tensor, Action.TRANSFER), q, float(t.elements), False, Fraction(1),
+                          bits_of(layer, t.tensor) * lv.link_pj_per_bit, layer.mean_spike_density))
     return out
 
 
+def _compute(arch: Arch, layer: Layer, analysis: Analysis, acc: Accounting) -> list[Charge]:
+    """Accumulations (MACs x spike density, x weight density if zero weights are skipped) x ac_pj and LIF
+    updates x lif_pj (per PE cycle instead when the accounting charges per-PE-cycle constants)."""
+    c = arch.compute
+    rho = layer.mean_spike_density
+    per = accumulations_per_spike(layer.weight_density, c.skip_zero_weights)
+    out = [Charge(Key(COMPUTE, None, Action.AC), analysis.macs, per, True, Fraction(1), c.ac_pj, rho)]
+    if not acc.pe_cycle_charges:
+        out.append(Charge(Key(COMPUTE, None, Action.LIF), analysis.lif_ops, 1.0, False, Fraction(1), c.lif_pj, rho))
+    return out
+
+
+def _spatial(analysis: Analysis, level: int, axis: Axis | None = None) -> tuple[int, ...]:
+    return tuple(j for j, p in enumerate(analysis.view.positions)
+                 if p.spatial and p.level == level and (axis is None or p.axis is axis))
+
+
+def _activations(analysis: Analysis, level: int) -> Quantity:
+    """Instance-steps of a level: every temporal loop x the spatial loops above it (one PE cycle per PE per
+    input vector for the crossbar PE level)."""
+    return Quantity(tuple(j for j, p in enumerate(analysis.view.positions) if not p.spatial or p.level < level))
+
+
+def _crossbar(arch: Arch, layer: Layer, analysis: Analysis, acc: Accounting, qs: _Quantities) -> list[Charge]:
+    """The column periphery of a crossbar arch, from the nest's counts (DESIGN.md 4.5).
+
+    dense: every PE cycle reads all k_PE crossbars of the PE n_steps times and converts all X_c columns;
+    event: a used crossbar is read n_steps times when one of its rows spikes (p(rho, rows)), a PE converts its
+    used columns (x cells per weight) when one of its rows spikes. Both: mux selections = conversions, DIFF
+    subtractions = n_diff x conversions, H-tree transfers and temp-buffer accesses = conversions / A. With
+    per-PE-cycle charges: a tile-buffer access, a memory fetch and n_LIF LIF updates per PE cycle.
+    """
+    xb = arch.crossbar
+    assert xb is not None
+    e = xb.energy
+    rho = layer.mean_spike_density
+    cells = arch.levels[xb.level].fanout
+    steps = mux_steps(cells.x, xb.adcs_per_pe)
+    pe_cycles = qs.q(_activations(analysis, xb.pe_level))
+    rows = _spatial(analysis, xb.level, Axis.Y)
+    if acc.activity is Activity.DENSE:
+        reads = (pe_cycles, float(arch.levels[xb.pe_level].fanout.size * steps))
+        conversions = (pe_cycles, float(cells.x))
+    else:
+        xbar_steps = _activations(analysis, xb.level)
+        reads = (qs.q(replace(xbar_steps, fns=(Fn(FnKind.ANY_SPIKE, rows, rho),))), float(steps))
+        per_pe = rows + _spatial(analysis, xb.pe_level)
+        used = _activations(analysis, xb.pe_level)
+        used = replace(used, factors=tuple(sorted(used.factors + _spatial(analysis, xb.level, Axis.X))),
+                       fns=(Fn(FnKind.ANY_SPIKE, tuple(sorted(per_pe)), rho),))
+        weight_bits = acc.weight_bits or layer.weight_bits
+        conversions = (qs.q(used), float(cells_per_weight(weight_bits, xb.bits_per_cell)))
+    conv_q, per_conv = conversions
+    items = [
+        (Key(CROSSBAR, Tensor.W, Action.READ), reads[0], reads[1], e.read_step),
+        (Key("ADC", Tensor.O, Action.READ), conv_q, per_conv, e.adc_conversion),
+        (Key("MUX", Tensor.O, Action.TRANSFER), conv_q, per_conv, e.mux),
+        (Key("DIFF", Tensor.O, Action.UPDATE), conv_q, per_conv * xb.diff_subtractions_per_conversion,
+         e.diff_subtraction),
+        (Key("Htree", Tensor.O, Action.TRANSFER), conv_q, per_conv / xb.adcs_per_pe, e.htree_transfer),
+        (Key("TempBuf", Tensor.O, Action.WRITE), conv_q, per_conv / xb.adcs_per_pe, e.temp_buffer_access),
+    ]
+    if acc.pe_cycle_charges:
+        buffer = max(i for i in range(xb.pe_level) if Tensor.I in arch.levels[i].keeps)  # feeds the PEs' inputs
+        items += [
+            (Key(arch.levels[buffer].name, Tensor.I, Action.READ), pe_cycles, 1.0, e.tile_buffer_access),
+            (Key(arch.levels[0].name, Tensor.I, Action.READ), pe_cycles, 1.0, e.memory_fetch),
+            (Key(COMPUTE, None, Action.LIF), pe_cycles, xb.lif_updates_per_pe_cycle, arch.compute.lif_pj),
+        ]
+    return [Charge(key, q, n, False, Fraction(1), pj, rho) for key, q, n, pj in items]
+
+
+# ------------------------------------------------------------------------------ the SATA tool's options
+def _scalesim_memory(arch: Arch, layer: Layer, charges: list[Charge], acc: Accounting,
+                     qs: _Quantities) -> list[Charge]:
+    """``scalesim_memory``: every storage and network charge but the PEs' compute-side operand reads replaced by
+    the SATA tool's memory counts (:mod:`costmodel.scalesim`): at the outermost level ifmap reads (bands that fit
+    the array's input buffer, re-read per filter fold), weight reads K W_red and output writes N_pix K; at a
+    weight buffer above the array weight reads K W_red; at the array's buffer ifmap reads N_pix W_red F_c and
+    output writes N_pix K. One timestep's traffic, as the tool simulates it."""
+    s = arch.systolic_level
+    assert s is not None
+    fo, buf = arch.levels[s].fanout, arch.levels[s]
+    sh = scalesim_shape(layer)
+    cap = buf.tensor_capacity(Tensor.I) or buf.capacity_bits or 0
+    live = int(cap // (acc.ifmap_bits or 1) * acc.ifmap_buffer_fraction)
+    counts = [(0, Tensor.I, Action.READ, dram_ifmap_reads(sh, live, fo.x)),
+              (0, Tensor.W, Action.READ, weight_reads(sh)), (0, Tensor.S, Action.WRITE, ofmap_writes(sh)),
+              (s, Tensor.I, Action.READ, glb_ifmap_reads(sh, fo.x)), (s, Tensor.S, Action.WRITE, ofmap_writes(sh))]
+    counts += [(li, Tensor.W, Action.READ, weight_reads(sh)) for li in range(1, s)
+               if arch.levels[li].keeps == frozenset({Tensor.W})]
+    kept = [c for c in charges if c.per_spike]  # the PEs' spike-gated operand reads
+    for li, tensor, action, n in counts:
+        lv = arch.levels[li]
+        per = actions_per_element(bits_of(layer, tensor), lv.word_bits, acc.access_granularity or lv.access_granularity)
+        kept.append(Charge(Key(lv.name, tensor, action), qs.q(Quantity((), scale=n)), 1.0, False, per,
+                           lv.energy(action), layer.mean_spike_density))
+    return kept
+
+
+def _tool_macs(charges: list[Charge], layer: Layer, acc: Accounting) -> list[Charge]:
+    """``mac_padding``: synaptic operations (accumulations and the spike-gated operand reads) and LIF updates
+    counted on the tool's padded output map (:func:`costmodel.scalesim.tool_output_scale`)."""
+    scale = tool_output_scale(layer, acc.mac_padding or 0, acc.fc_output_3x3)
+    lif_key = Key(COMPUTE, None, Action.LIF)
+    return [replace(c, elements=c.elements * scale) if c.per_spike or c.key == lif_key else c for c in charges]
+
+
+def _tool_passes(arch: Arch, layer: Layer, acc: Accounting, qs: _Quantities) -> tuple[int, list[Charge]]:
+    """``weight_load_pass``: one scale-sim weight-stationary pass per layer (cycles); ``ofmap_write_quirk``:
+    scale-sim's F_r F_c (A_h + A_w) extra output writes at the systolic level."""
+    s = arch.systolic_level
+    if s is None or not (acc.weight_load_pass or acc.ofmap_write_quirk):
+        return 0, []
+    fo = arch.levels[s].fanout
+    sh = scalesim_shape(layer)
+    extra = ws_filter_cycles(sh, fo.y, fo.x) if acc.weight_load_pass else 0
+    charges = []
+    if acc.ofmap_write_quirk:
+        lv = arch.levels[s]
+        per = actions_per_element(1, lv.word_bits, acc.access_granularity or lv.access_granularity)
+        q = qs.q(Quantity((), scale=ofmap_write_quirk(sh, fo.y, fo.x)))
+        charges.append(Charge(Key(lv.name, Tensor.S, Action.WRITE), q, 1.0, False, per, lv.energy(Action.WRITE),
+                              layer.mean_spike_density))
+    return extra, charges
+
+
 def _capacities(arch: Arch, layer: Layer, analysis: Analysis) -> list[Capacity]:
+    """Every kept tile fits its level, per tensor partition and in total."""
     out = []
     for li, lv in enumerate(arch.levels):
         uses = [(u.q, bits_of(layer, u.tensor), u.tensor) for u in analysis.tiles if u.level == li]
@@ -233,32 +403,40 @@ class _Quantities:
         return i
 
 
-def _cycle_model(arch: Arch, analysis: Analysis, qs: _Quantities) -> CycleModel:
-    """One accumulate per compute unit per cycle; a systolic fanout at level s (mesh x by y) adds its fill/drain
-    skew to every pass of the loops at levels <= s: C = prod_{l<=s} It_l x (prod_{l>s} It_l + x + y - 2)."""
+def _cycle_model(arch: Arch, analysis: Analysis, qs: _Quantities, extra: int = 0) -> CycleModel:
+    """One step of the innermost loops per compute unit per ``cycles_per_step`` clock cycles; a systolic fanout
+    at level s (mesh x by y) adds its fill/drain skew to every pass of the loops at levels <= s:
+    C = prod_{l<=s} It_l x (prod_{l>s} It_l + x + y - 2)."""
     pos = analysis.view.positions
     s = arch.systolic_level
     top = len(arch.levels) - 1 if s is None else s
     outer = qs.q(Quantity(tuple(j for j, p in enumerate(pos) if not p.spatial and p.level <= top)))
+    per_step = arch.compute.cycles_per_step
     if s is None:
-        return CycleModel(outer, None, 0, analysis.lif_ops, lif_cycles_per_op(arch.lif_units))
+        return CycleModel(outer, None, 0, analysis.lif_ops, lif_cycles_per_op(arch.lif_units), per_step, extra)
     fo = arch.levels[s].fanout
     inner = qs.q(Quantity(tuple(j for j, p in enumerate(pos) if not p.spatial and p.level > s)))
-    return CycleModel(outer, inner, fo.x + fo.y - 2, analysis.lif_ops, lif_cycles_per_op(arch.lif_units))
+    return CycleModel(outer, inner, fo.x + fo.y - 2, analysis.lif_ops, lif_cycles_per_op(arch.lif_units), per_step,
+                      extra)
 
 
-def price(arch: Arch, layer: Layer, analysis: Analysis) -> CostForm:
-    """The cost form of ``layer`` on ``arch`` over ``analysis`` (see the module docstring)."""
+def price(arch: Arch, layer: Layer, analysis: Analysis, accounting: Accounting | None = None) -> CostForm:
+    """The cost form of ``layer`` on ``arch`` over ``analysis`` under an accounting profile (default: native)."""
+    acc = accounting or Accounting()
     qs = _Quantities(analysis)
-    charges, buses = _storage(arch, layer, analysis)
-    charges += _network(arch, layer, analysis)
-    c = arch.compute
-    rho = layer.mean_spike_density
-    acc = accumulations_per_spike(layer.weight_density, c.skip_zero_weights)
-    charges.append(Charge(Key(COMPUTE, None, Action.AC), analysis.macs, acc, True, Fraction(1), c.ac_pj, rho))
-    charges.append(Charge(Key(COMPUTE, None, Action.LIF), analysis.lif_ops, 1.0, False, Fraction(1), c.lif_pj, rho))
-    cycles = _cycle_model(arch, analysis, qs)
+    charges, buses = _storage(arch, layer, analysis, acc)
+    charges += _network(arch, layer, analysis, acc, qs)
+    if acc.scalesim_memory and arch.systolic_level is not None:
+        charges, buses = _scalesim_memory(arch, layer, charges, acc, qs), []
+    charges += _compute(arch, layer, analysis, acc)
+    if acc.mac_padding is not None:
+        charges = _tool_macs(charges, layer, acc)
+    if arch.crossbar is not None:
+        charges += _crossbar(arch, layer, analysis, acc, qs)
+    extra, quirk = _tool_passes(arch, layer, acc, qs)
+    charges += quirk
+    cycles = _cycle_model(arch, analysis, qs, extra)
     return CostForm(analysis=analysis, quantities=tuple(qs.items), charges=tuple(charges), buses=tuple(buses),
                     cycles=cycles, static=tuple(static_pj_per_cycle(arch).items()),
                     capacities=tuple(_capacities(arch, layer, analysis)),
-                    level_names=tuple(lv.name for lv in arch.levels), spike_density=rho)
+                    level_names=tuple(lv.name for lv in arch.levels), spike_density=layer.mean_spike_density)

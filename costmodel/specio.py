@@ -221,6 +221,8 @@ def _number_error(
 ) -> str | None:
     """Why ``value`` is not an acceptable number, or None when it is."""
     kind = "an integer" if integer else "a number"
+    if integer and minimum == 1 and not strict_minimum:
+        kind = "a positive integer"
     if isinstance(value, bool) or not isinstance(value, int | float) or (integer and not isinstance(value, int)):
         shown = f"the string {value!r}" if isinstance(value, str) else repr(value)
         return f"expected {kind}, got {shown}"

@@ -36,10 +36,12 @@ import numpy as np
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-from costmodel.analysis import NestView, Position, Quantity, Refetch, window_extent
+from costmodel.accounting import Accounting
+from costmodel.analysis import Fn, FnKind, NestView, Position, Quantity, Refetch, window_extent
 from costmodel.arch import Arch
 from costmodel.cost import Key
 from costmodel.evaluate import BatchResult, cost_form, nest_of
+from costmodel.imc import mesh_mean_hops, p_any_spike
 from costmodel.mapping import Mapping
 from costmodel.pricing import CostForm
 from costmodel.types import DIMS, Action, Dim, Tensor
@@ -176,7 +178,16 @@ def quantity_expr(q: Quantity, f: Sequence[Expr], general: bool = False) -> Expr
         on, off = (sp.Integer(1), sp.Integer(0)) if g.live else (sp.Integer(0), sp.Integer(1))
         out = out * (sp.Piecewise((on, sp.Or(*[sp.Gt(f[k], 1) for k in g.positions])), (off, True)) if general
                      else on)  # readable form: every present loop is live
+    for fn in q.fns:
+        out = out * fn_expr(fn, sp.Mul(*(f[j] for j in fn.positions)))
     return out
+
+
+def fn_expr(fn: Fn, n: Expr) -> Expr:
+    """A quantity's nonlinear factor as an expression of n (:mod:`costmodel.imc`)."""
+    if fn.kind is FnKind.ANY_SPIKE:
+        return p_any_spike(exact(fn.param), n)
+    return mesh_mean_hops(n, lambda x: sp.ceiling(sp.sqrt(x)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +226,7 @@ class SymbolicPriced:
 def _cycle_terms(form: CostForm, values: Sequence[Expr]) -> tuple[list[Expr], list[str]]:
     cm = form.cycles
     compute = values[cm.outer] if cm.inner is None else values[cm.outer] * (values[cm.inner] + cm.skew)
+    compute = compute * cm.cycles_per_step + cm.extra_cycles
     terms, labels = [compute, values[cm.lif] * exact(cm.cycles_per_lif_op)], ["compute", "LIF units"]
     per_bus: dict[str, Expr] = {}
     for b in form.buses:
@@ -259,10 +271,12 @@ class SymbolicCost:
     values: dict[sp.Symbol, Expr]  # the layer's values of every layer-form symbol, and of CYCLES
 
 
-def symbolic_cost(arch: Arch, layer: Layer, mapping: Mapping, *, general: bool = False) -> SymbolicCost:
-    """Symbolic counts and energies of ``mapping``'s loop structure, in positional and layer form."""
+def symbolic_cost(arch: Arch, layer: Layer, mapping: Mapping, *, general: bool = False,
+                  accounting: Accounting | None = None) -> SymbolicCost:
+    """Symbolic counts and energies of ``mapping``'s loop structure, in positional and layer form, priced under
+    an accounting profile (default: native)."""
     nest, bounds = symbolic_nest(arch, mapping)
-    priced = symbolic_price(cost_form(arch, layer, nest.view), nest.factors, general=general)
+    priced = symbolic_price(cost_form(arch, layer, nest.view, accounting), nest.factors, general=general)
     sub = layer_form(nest)
     layer_priced = priced.mapped(lambda e: sp.sympify(e).xreplace(sub))
     values = layer_values(layer, nest, bounds)

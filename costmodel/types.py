@@ -110,3 +110,46 @@ class Axis(StrEnum):
 
 
 AXES: tuple[Axis, ...] = tuple(Axis)
+
+
+class Activity(StrEnum):
+    """How a crossbar's column periphery is charged: every PE cycle in full (``dense``, the public SpikeSim
+    script) or only where a spike arrives (``event``: a crossbar is read only when one of its rows spikes)."""
+
+    DENSE = "dense"
+    EVENT = "event"
+
+
+class Latency(StrEnum):
+    """How layer latencies make a network's: one layer after another (``sequential``), layers and timesteps
+    pipelined (``pipelined``: fill + (T - 1) x the slowest layer's timestep), or the public SpikeSim script's
+    formula (``per-output-neuron``: one PE cycle per output neuron per timestep, layers overlapped)."""
+
+    SEQUENTIAL = "sequential"
+    PIPELINED = "pipelined"
+    PER_OUTPUT_NEURON = "per-output-neuron"
+
+
+class Sizing(StrEnum):
+    """How a network's chip area is counted: one chip whose levels every layer reuses (``fixed``), or every
+    layer's weights resident at once (``resident``: each layer occupies the instances its mapping uses, as on an
+    in-memory-compute chip)."""
+
+    FIXED = "fixed"
+    RESIDENT = "resident"
+
+
+class Packing(StrEnum):
+    """How resident layers fill tiles: a tile holds one layer's PEs (``per-layer``) or consecutive layers' PEs
+    share tiles (``contiguous``, the public SpikeSim script)."""
+
+    PER_LAYER = "per-layer"
+    CONTIGUOUS = "contiguous"
+
+
+class OutputSize(StrEnum):
+    """The output map a conv layer is charged for: its own (``conv``), or the pooled map when a pool layer
+    follows (``post-pool``: the public SpikeSim script's layer lists)."""
+
+    CONV = "conv"
+    POST_POOL = "post-pool"

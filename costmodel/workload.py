@@ -172,6 +172,7 @@ class Network:
     timesteps: int
     dataset: str = ""
     source: str = ""
+    file: str = field(default="", compare=False)  # the file it was loaded from (for error messages), if any
 
     def __post_init__(self) -> None:
         if not self.layers:

@@ -39,9 +39,12 @@ import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+import numpy as np
 from ortools.sat.python import cp_model
 
-from costmodel.analysis import Gate, Quantity, Refetch, Window, window_extent
+from costmodel.analysis import Fn, Gate, Quantity, Refetch, Window, window_extent
+from costmodel.evaluate import fanout_limit
+from costmodel.numeric import fn_value
 from costmodel.pricing import CostForm
 from costmodel.types import DIMS, Axis, Dim, Tensor
 from mappers.dataflows import TPlacement
@@ -49,6 +52,7 @@ from mappers.mapspace import MapSpace, Slot, prime_factors
 from mappers.search import Deadline, Objective, SearchResult, Status, TopK, finish, progress
 
 INT_LIMIT = 2**62
+FN_SCALE = 2**16
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -181,7 +185,7 @@ class _Model:
             if s.spatial and s.axis is not None:
                 groups.setdefault((s.level, s.axis), []).append(s)
         for (lv, axis), slots in groups.items():
-            limit = self.space.arch.levels[lv].fanout.along(axis)
+            limit = fanout_limit(self.space.arch, self.space.layer, lv, axis)
             exps = self._exp_sum(tuple(slots))
             self._element(exps, lambda ev: math.prod(p**k for p, k in ev.items()), f"fanout_{lv}{axis}", ub=limit)
 
@@ -314,10 +318,31 @@ class _Model:
         self.m.add_element(index, table, target)
         return target
 
+    def _fn(self, fn: Fn, name: str):  # noqa: ANN202
+        """A nonlinear factor f(n) of a product of slot factors, as an element table of round(f x FN_SCALE)
+        (the model's objective is then rounded: see ``notes``)."""
+        if self.exact:
+            self.exact = False
+            self.notes.append(f"crossbar activity and mesh-hop factors rounded to 1/{FN_SCALE} in the model")
+        slots = tuple(self.slots[j] for j in fn.positions)
+        groups = {(s.level, s.axis) for s in slots if s.axis is not None}
+        sp = self.space
+        cap = math.prod(fanout_limit(sp.arch, sp.layer, lv, ax) for lv, ax in groups) if groups else None
+
+        def value(ev: dict) -> int:  # a product beyond the fanouts is infeasible: clamp it to keep the table small
+            n = math.prod(p**k for p, k in ev.items())
+            return round(FN_SCALE * float(fn_value(fn, np.array([n if cap is None else min(n, cap)]))[0]))
+
+        return self._element(self._exp_sum(slots), value, name)
+
+    def _qscale(self, qi: int) -> int:
+        """The model holds quantity qi times FN_SCALE per nonlinear factor it carries."""
+        return FN_SCALE ** len(self.form.quantities[qi].fns)
+
     def constant(self, q: Quantity) -> int | None:
         """The value of a quantity that spans every loop of its dims (e.g. MACs, LIF updates): the product of
         those dims' bounds; None if it depends on the mapping."""
-        if q.refetch or q.windows or q.gates or q.presence is not None:
+        if q.refetch or q.windows or q.gates or q.fns or q.presence is not None:
             return None
         dims = {self.slots[j].dim for j in q.factors}
         every = {j for d in dims for j in self.space.slots_of[d]}
@@ -353,6 +378,7 @@ class _Model:
             self.v.qvalue[qi], self.v.qub[qi] = value, value
             return value
         parts = [self._monomial(qi, q)] + [self._window(w, f"q{qi}_w{i}") for i, w in enumerate(q.windows)]
+        parts += [self._fn(fn, f"q{qi}_f{i}") for i, fn in enumerate(q.fns)]
         consts = [x for x in parts if isinstance(x, int)]
         varsv = [x for x in parts if not isinstance(x, int)]
         c = math.prod(consts)
@@ -390,20 +416,21 @@ class _Model:
                              lambda ev: math.prod(p**k for p, k in ev.items()), name)
 
     def _compute_cycles(self):  # noqa: ANN202
-        """Compute cycles (with the systolic skew) and their upper bound."""
+        """Compute steps (with the systolic skew; cycles = steps x cycles_per_step) and their upper bound."""
         cm = self.form.cycles
+        cap = None if self.cycles_cap is None else self.cycles_cap // cm.cycles_per_step + 1
         outer = self._product(cm.outer, "compute_outer")
         if cm.inner is None:
             compute, cub = outer, _ub(outer)
-            if self.cycles_cap is not None and cub > self.cycles_cap:
-                self.m.add(outer <= self.cycles_cap)
-                cub = self.cycles_cap
+            if cap is not None and cub > cap:
+                self.m.add(outer <= cap)
+                cub = cap
             return compute, cub
         inner = self._product(cm.inner, "compute_inner")
         # outer x inner <= MACs (disjoint temporal factors), so compute <= MACs x (1 + skew)
         cub = min(_ub(outer) * (_ub(inner) + cm.skew), self.space.layer.macs * (1 + cm.skew))
-        if self.cycles_cap is not None:
-            cub = min(cub, self.cycles_cap)
+        if cap is not None:
+            cub = min(cub, cap)
         compute = self.m.new_int_var(0, cub, "compute_cycles")
         inner_sk = self.m.new_int_var(0, _ub(inner) + cm.skew, "inner_skew")
         self.m.add(inner_sk == inner + cm.skew)
@@ -424,11 +451,12 @@ class _Model:
     def _cycles_var(self, scale_c: int):  # noqa: ANN202
         """Scaled cycles Cs = scale_c x max(compute, LIF, buses) (>= each; tight at the optimum)."""
         compute, cub = self._compute_cycles()
+        per_step = self.form.cycles.cycles_per_step
         lif = Fraction(self.lif_cycles()).limit_denominator(10**6)
         bus_terms = []
-        ub = scale_c * max(cub, math.ceil(lif))
+        ub = scale_c * max(cub * per_step + self.form.cycles.extra_cycles, math.ceil(lif))
         for coefs in self._bus_coefs().values():
-            terms = [(int(Fraction(c).limit_denominator(10**6) * scale_c), qi) for qi, c in coefs.items() if c]
+            terms = [(int(_frac(c)[0] / self._qscale(qi) * scale_c), qi) for qi, c in coefs.items() if c]
             if not terms:
                 continue
             bus_terms.append(terms)
@@ -440,7 +468,7 @@ class _Model:
             self.exact = False
             self.notes.append("cycles capped at 2^58 / scale (no reference mapping to bound them)")
         cs = self.m.new_int_var(0, ub, "cycles_scaled")
-        self.m.add(cs >= scale_c * compute)
+        self.m.add(cs >= scale_c * (per_step * compute + self.form.cycles.extra_cycles))
         self.m.add(cs >= int(lif * scale_c))
         for terms in bus_terms:
             self.m.add(cs >= sum(c * self._quantity(qi) for c, qi in terms))
@@ -463,8 +491,8 @@ class _Model:
         need_cycles = bool(self.form.static_pj_per_cycle) or self.inst.objective is Objective.EDP
         if not need_cycles:
             return 0
-        dens = [Fraction(c).limit_denominator(10**6).denominator for b in self.form.buses
-                for c in (b.cycles_per_unit,) if c]
+        dens = [(_frac(b.cycles_per_unit)[0] / self._qscale(b.q)).denominator for b in self.form.buses
+                if b.cycles_per_unit]
         dens.append(Fraction(self.lif_cycles()).limit_denominator(10**6).denominator)
         for b in self.form.buses:
             if b.cycles_per_unit:
@@ -479,8 +507,9 @@ class _Model:
         self._add_capacity()
         coefs, constant_pj = self.energy_coefficients()
         fr = {}
-        for qi, c in coefs.items():
-            fr[qi], ok = _frac(c)
+        for qi, c in coefs.items():  # per unit of the model's value, which holds the quantity x its scale
+            f, ok = _frac(c)
+            fr[qi] = f / self._qscale(qi)
             self.exact &= ok
         static, ok_s = _frac(self.form.static_pj_per_cycle)
         const, ok_c = _frac(constant_pj)

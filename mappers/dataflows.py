@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from costmodel.accounting import CrossbarMapping
 from costmodel.types import Dim
 
 
@@ -75,7 +76,49 @@ DATAFLOWS: dict[str, Dataflow] = {
 
 
 def dataflow(name: str) -> Dataflow:
+    """The digital dataflow ``name`` (os, ws, time-batched)."""
     try:
         return DATAFLOWS[name]
     except KeyError:
         raise KeyError(f"unknown dataflow {name!r}; expected one of {', '.join(DATAFLOWS)}") from None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CrossbarFlow:
+    """A named allocation of a layer onto a crossbar arch's resident weights (a mapping constraint and the
+    heuristic :func:`mappers.heuristic.crossbar_mapping` follows): how the reduction fills crossbar rows and
+    where T sits (outermost: a tile's membranes stay in its LIF SRAM over all pixels; ``t_inner``: all
+    timesteps of a pixel back to back)."""
+
+    name: str
+    mapping: CrossbarMapping
+    t_inner: bool
+    description: str = ""
+
+
+CROSSBAR_FLOWS: dict[str, CrossbarFlow] = {
+    "packed": CrossbarFlow(name="packed", mapping=CrossbarMapping.PACKED, t_inner=False,
+                           description="input channels then filter taps on the rows, T outermost"),
+    "spikesim": CrossbarFlow(name="spikesim", mapping=CrossbarMapping.CHANNEL_BLOCK, t_inner=False,
+                             description="the public SpikeSim allocation: a crossbar per kernel position, <= 64 "
+                                         "input channels on its rows, T outermost"),
+    "time-batched": CrossbarFlow(name="time-batched", mapping=CrossbarMapping.PACKED, t_inner=True,
+                                 description="packed rows, all timesteps of a pixel back to back"),
+}
+
+
+#: The public SATA tool's output-stationary schedule (mappers.heuristic.scalesim_os_mapping); systolic archs.
+SCALESIM = "scalesim"
+
+
+def flow_names(crossbar: bool) -> tuple[str, ...]:
+    """The named dataflows of a digital arch or of a crossbar arch."""
+    return tuple(CROSSBAR_FLOWS) if crossbar else (*DATAFLOWS, SCALESIM)
+
+
+def check_flow(name: str, crossbar: bool, *, flag: str = "--dataflow") -> None:
+    """Raise ``ValueError`` naming the flag when ``name`` is not a dataflow of this kind of arch."""
+    names = flow_names(crossbar)
+    if name not in (*names, "best"):
+        kind = "a crossbar arch" if crossbar else "a digital arch"
+        raise ValueError(f"{flag} {name}: not a dataflow of {kind}; expected one of {', '.join(names)}, best")

@@ -8,10 +8,13 @@ outermost level takes the rest. ``spikeloop evaluate --dataflow os|ws|time-batch
 
 from __future__ import annotations
 
+import math
+
+from costmodel.accounting import Accounting, CrossbarMapping
 from costmodel.arch import Arch
 from costmodel.evaluate import evaluate
 from costmodel.mapping import Invalid, InvalidKind, LevelMapping, Loop, Mapping
-from costmodel.types import DIMS, Axis, Dim
+from costmodel.types import DIMS, Axis, Dim, Tensor
 from costmodel.workload import Layer
 from mappers.dataflows import Dataflow, TPlacement
 
@@ -39,7 +42,8 @@ def _t_outside_reduction(inner_first: list[Dim]) -> list[Dim]:
     return [*rest[:cut], Dim.T, *rest[cut:]]
 
 
-def heuristic_mapping(arch: Arch, layer: Layer, flow: Dataflow) -> Mapping | Invalid:
+def heuristic_mapping(arch: Arch, layer: Layer, flow: Dataflow, accounting: Accounting | None = None
+                      ) -> Mapping | Invalid:
     """A legal mapping of ``layer`` that follows ``flow``, filled greedily to fit capacities.
 
     Spatial: the array level takes the largest divisors of the preferred dims that fit each axis.
@@ -48,7 +52,7 @@ def heuristic_mapping(arch: Arch, layer: Layer, flow: Dataflow) -> Mapping | Inv
     what remains goes to the levels above, the outermost taking the rest. T goes first to its
     place (innermost of the innermost level, or outermost of the outermost level); for T-innermost
     dataflows, timesteps that do not fit the innermost level go just outside the C, R, S loops of
-    the levels above.
+    the levels above. ``accounting``: the profile whose capacity rules the tiles must meet.
     """
     n = len(arch.levels)
     rem = layer.bounds_dict()
@@ -71,7 +75,7 @@ def heuristic_mapping(arch: Arch, layer: Layer, flow: Dataflow) -> Mapping | Inv
         # a provisional mapping: everything not yet placed goes to the outermost level
         trial_t = [list(x) for x in temporal]
         trial_t[0] = [Loop(d, rem[d]) for d in DIMS if rem[d] > 1] + trial_t[0]
-        res = evaluate(arch, layer, _build(arch, trial_t, spatial))
+        res = evaluate(arch, layer, _build(arch, trial_t, spatial), accounting)
         # A failure at a level outside ``level_from`` is permanent too (tiles only grow as the remaining
         # loops are placed), e.g. loops in a weight-only SPAD inflating the input tile of the SPAD above it.
         return not (isinstance(res, Invalid) and res.kind is InvalidKind.CAPACITY)
@@ -102,7 +106,125 @@ def heuristic_mapping(arch: Arch, layer: Layer, flow: Dataflow) -> Mapping | Inv
         top_order = [Dim.T, *top_order] if not t_inner else list(reversed(_t_outside_reduction(top_order[::-1])))
     temporal[0] = [Loop(d, rem[d]) for d in top_order]
     mapping = _build(arch, temporal, spatial)
-    res = evaluate(arch, layer, mapping)
+    res = evaluate(arch, layer, mapping, accounting)
     if isinstance(res, Invalid):
         return res
     return mapping
+
+
+# ------------------------------------------------------------------------------ crossbar archs
+def _largest_divisor(n: int, limit: int) -> int:
+    return next(d for d in _divisors_desc(n) if d <= limit)
+
+
+def _place(rem: dict[Dim, int], dims: tuple[Dim, ...], room: int) -> list[tuple[Dim, int]]:
+    """Largest divisors of the remaining bounds of ``dims`` (in order) whose product fits ``room``."""
+    out = []
+    for d in dims:
+        f = _largest_divisor(rem[d], room)
+        if f > 1:
+            out.append((d, f))
+            rem[d] //= f
+            room //= f
+    return out
+
+
+def crossbar_mapping(arch: Arch, layer: Layer, style: CrossbarMapping, *, t_inner: bool = False) -> Mapping | Invalid:
+    """A legal mapping of a weight layer onto a crossbar arch's resident weights.
+
+    Columns of a crossbar take output channels (K, with the cells per weight), rows the reduction: ``packed``
+    fills the rows with input channels, then filter taps (C, R, S), and the PE's crossbars with the rest of the
+    reduction (R, S, C); ``channel-block`` (the public SpikeSim mapping) puts input channels on the rows and one kernel
+    position per crossbar of the PE. The remaining output-channel and channel blocks spread over the levels
+    above (PEs of a tile, then tiles). Timesteps, batch and output pixels are temporal: pixels at the tile
+    level, so a tile's membranes stay in its LIF SRAM across timesteps, and T outermost (or, with ``t_inner``,
+    T inside the pixels: all timesteps of a pixel back to back).
+    """
+    from costmodel.evaluate import fanout_limit
+
+    xb = arch.crossbar
+    if xb is None:
+        return Invalid(reason=f"arch {arch.name} has no crossbar: section")
+    n = len(arch.levels)
+    rem = layer.bounds_dict()
+    spatial: list[list[Loop]] = [[] for _ in range(n)]
+    temporal: list[list[Loop]] = [[] for _ in range(n)]
+
+    def put(level: int, axis: Axis, dims: tuple[Dim, ...]) -> None:
+        room = fanout_limit(arch, layer, level, axis) // math.prod(
+            lp.bound for lp in spatial[level] if lp.axis is axis)
+        spatial[level] += [Loop(d, f, True, axis) for d, f in _place(rem, dims, room)]
+
+    put(xb.level, Axis.X, (Dim.K,))
+    if style is CrossbarMapping.CHANNEL_BLOCK:
+        put(xb.level, Axis.Y, (Dim.C,))
+        for axis in Axis:
+            put(xb.pe_level, axis, (Dim.R, Dim.S))
+    else:
+        put(xb.level, Axis.Y, (Dim.C, Dim.R, Dim.S))
+        for axis in Axis:
+            put(xb.pe_level, axis, (Dim.R, Dim.S, Dim.C))
+    for level in range(xb.pe_level - 1, -1, -1):
+        for axis in Axis:
+            put(level, axis, (Dim.K, Dim.C, Dim.R, Dim.S))
+    left = [d.value for d in (Dim.K, Dim.C, Dim.R, Dim.S) if rem[d] > 1]
+    if left:
+        return Invalid(kind=InvalidKind.FANOUT, reason=f"layer {layer.name} needs more crossbars than {arch.name} has "
+                                                      f"(left over: {', '.join(left)})")
+    outer, tile = [Dim.T], [Dim.N, Dim.P, Dim.Q]
+    if t_inner:
+        outer, tile = [Dim.N, Dim.P, Dim.Q], [Dim.T]
+    temporal[0] = [Loop(d, rem[d]) for d in outer if rem[d] > 1]
+    temporal[xb.tile_level] = [Loop(d, rem[d]) for d in tile if rem[d] > 1]
+    mapping = _build(arch, temporal, spatial)
+    res = evaluate(arch, layer, mapping)
+    return res if isinstance(res, Invalid) else mapping
+
+
+# ------------------------------------------------------------------------------ the SATA tool's schedule
+def scalesim_os_mapping(arch: Arch, layer: Layer, accounting: Accounting | None = None) -> Mapping | Invalid:
+    """The output-stationary schedule of the public SATA tool (scale-sim OS) as a mapping of a systolic arch.
+
+    At the systolic level: output channels on the array's columns (x) and output pixels on its rows (y); the
+    whole reduction (C, R, S) streams through each PE inside it (C at the level below the array, whose input
+    partition the stream bypasses, R and S in the weight scratchpad), so each fold of the array pays one fill
+    and drain skew; T outermost, then the filter folds, then bands of output rows as the input buffer's tile
+    (the tallest band whose input rows fit the buffer under the profile's capacity rules), the rest of the
+    pixels inside the band (a band of one output row and as many output columns as fit when no row does; when
+    not even the array's windows fit, the inputs stream from the outermost level, as the tool then reads every
+    operand from DRAM).
+    """
+    s = arch.systolic_level
+    if s is None or s + 2 >= len(arch.levels) + 1:
+        return Invalid(reason=f"arch {arch.name} has no systolic fanout with levels below it")
+    n = len(arch.levels)
+    rem = layer.bounds_dict()
+    spatial: list[list[Loop]] = [[] for _ in range(n)]
+    temporal: list[list[Loop]] = [[] for _ in range(n)]
+    fo = arch.levels[s].fanout
+    spatial[s] = [Loop(d, f, True, Axis.X) for d, f in _place(rem, (Dim.K,), fo.x)]
+    spatial[s] += [Loop(d, f, True, Axis.Y) for d, f in _place(rem, (Dim.Q, Dim.P, Dim.N), fo.y)]
+    inner = [i for i in range(s + 1, n)]
+    w_level = max((i for i in inner if Tensor.W in arch.levels[i].keeps), default=n - 1)
+    c_level = min(inner) if inner else s
+    temporal[w_level] = [Loop(d, rem[d]) for d in (Dim.R, Dim.S) if rem[d] > 1]
+    temporal[c_level] = [Loop(Dim.C, rem[Dim.C])] + (temporal[c_level] if c_level == w_level else [])
+    rem[Dim.R] = rem[Dim.S] = rem[Dim.C] = 1
+    bypass = [frozenset() for _ in range(n)]
+    if c_level != w_level and Tensor.I in arch.levels[c_level].keeps:
+        bypass[c_level] = frozenset({Tensor.I})
+    p_all, q_all = rem[Dim.P], rem[Dim.Q]
+    bands = [(b, q_all) for b in _divisors_desc(p_all)] + [(1, q) for q in _divisors_desc(q_all)[1:]]
+    res: Mapping | Invalid = Invalid(reason="no band fits")
+    stream = [*bypass[:s], bypass[s] | {Tensor.I}, *bypass[s + 1:]]  # inputs straight from the outermost level
+    tries = [(p_band, q_band, bypass) for p_band, q_band in bands] + [(p_all, q_all, stream)]
+    for p_band, q_band, bypass in tries:  # the tallest band of rows, then of columns, that fits; else stream
+        temporal[0] = [Loop(d, b) for d, b in ((Dim.T, rem[Dim.T]), (Dim.K, rem[Dim.K]), (Dim.P, p_all // p_band),
+                                               (Dim.Q, q_all // q_band)) if b > 1]
+        temporal[s] = [Loop(d, b) for d, b in ((Dim.N, rem[Dim.N]), (Dim.P, p_band), (Dim.Q, q_band)) if b > 1]
+        mapping = Mapping(levels=tuple(LevelMapping(temporal=tuple(t), spatial=tuple(sp), bypass=b)
+                                       for t, sp, b in zip(temporal, spatial, bypass, strict=True)))
+        res = evaluate(arch, layer, mapping, accounting)
+        if not isinstance(res, Invalid):
+            return mapping
+    return res

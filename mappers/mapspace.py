@@ -35,15 +35,17 @@ from typing import Any
 
 import numpy as np
 
+from costmodel.accounting import Accounting, CrossbarMapping
 from costmodel.analysis import NestView, Position, analyze
 from costmodel.arch import Arch
+from costmodel.evaluate import fanout_limit, spatial_dims_allowed
 from costmodel.mapping import LevelMapping, Loop, Mapping
 from costmodel.numeric import capacity_ok
 from costmodel.pricing import CostForm, price
 from costmodel.specio import Node, SpecError, load_yaml
 from costmodel.types import AXES, DIMS, OP_SPACE, RELEVANT, TENSORS, Axis, Dim, Tensor
 from costmodel.workload import Layer
-from mappers.dataflows import Dataflow, TPlacement
+from mappers.dataflows import CrossbarFlow, Dataflow, TPlacement
 
 Array = np.ndarray
 Slot = Position  # a mapspace slot is a position of the open nest: one loop per (level, temporal|axis, dim)
@@ -96,6 +98,20 @@ class Constraints:
 
 
 FREE = Constraints()
+
+
+def crossbar_constraints(arch: Arch, flow: CrossbarFlow) -> Constraints:
+    """A crossbar dataflow as mapspace constraints: ``channel-block`` puts only input channels on the crossbar
+    rows and only kernel positions on the PE's crossbars; T outermost, or innermost with ``t_inner``."""
+    xb = arch.crossbar
+    if xb is None:
+        raise ValueError(f"dataflow {flow.name}: arch {arch.name} has no crossbar: section")
+    spatial: tuple[tuple[int, Axis, frozenset[Dim]], ...] = ()
+    if flow.mapping is CrossbarMapping.CHANNEL_BLOCK:
+        spatial = ((xb.level, Axis.Y, frozenset({Dim.C})),
+                   *((xb.pe_level, axis, frozenset({Dim.R, Dim.S})) for axis in AXES))
+    t = TPlacement.INNERMOST if flow.t_inner else TPlacement.OUTERMOST
+    return Constraints(name=flow.name, t_placement=t, spatial_dims=spatial)
 
 
 def dataflow_constraints(arch: Arch, flow: Dataflow) -> Constraints:
@@ -319,6 +335,7 @@ class MapSpace:
     order_levels: tuple[int, ...]
     bypass_options: tuple[tuple[frozenset[Tensor], ...], ...]
     form: CostForm  # the cost form of the open nest (order and bypass left to the search)
+    accounting: Accounting | None = None  # the profile the form is priced with (None: native)
     level_names: tuple[str, ...] = field(default=())
 
     # ---------------------------------------------------------------- sub-spaces
@@ -329,8 +346,8 @@ class MapSpace:
     def size(self) -> SpaceSize:
         """Sub-space sizes without enumerating: factorizations (fanout-legal, by a DP over dims),
         loop-order classes (product over order levels, over every dim of the level), bypass."""
-        spatial_keys = sorted({(s.level, s.axis) for s in self.slots if s.spatial})
-        limit = {k: self.arch.levels[k[0]].fanout.along(k[1]) for k in spatial_keys}
+        spatial_keys = sorted({(s.level, s.axis) for s in self.slots if s.spatial and s.axis is not None})
+        limit = {k: fanout_limit(self.arch, self.layer, k[0], k[1]) for k in spatial_keys}
         states: dict[tuple[int, ...], int] = {tuple(1 for _ in spatial_keys): 1}
         for d in DIMS:
             cols = self.slots_of[d]
@@ -390,7 +407,7 @@ class MapSpace:
     def fanout_ok(self, rows: Array) -> Array:
         ok = np.ones(len(rows), dtype=bool)
         for (lv, axis), cols in self._spatial_groups().items():
-            ok &= np.prod(rows[:, cols], axis=1) <= self.arch.levels[lv].fanout.along(axis)
+            ok &= np.prod(rows[:, cols], axis=1) <= fanout_limit(self.arch, self.layer, lv, axis)
         return ok
 
     def _spatial_groups(self) -> dict[tuple[int, Axis], list[int]]:
@@ -465,8 +482,20 @@ class MapSpace:
         return Mapping(levels=tuple(levels))
 
 
-def build_mapspace(arch: Arch, layer: Layer, constraints: Constraints = FREE) -> MapSpace:
-    """The mapspace of ``layer`` on ``arch``; raises ``ValueError`` naming a contradictory constraint."""
+def _stationary_above(arch: Arch, level: int, dim: Dim) -> bool:
+    """A temporal loop of ``dim`` at ``level`` would refill a tensor held stationary below it."""
+    return any(dim in RELEVANT[t] for lv in arch.levels[level + 1:] for t in lv.stationary)
+
+
+def build_mapspace(arch: Arch, layer: Layer, constraints: Constraints = FREE,
+                   accounting: Accounting | None = None) -> MapSpace:
+    """The mapspace of ``layer`` on ``arch``; raises ``ValueError`` naming a contradictory constraint.
+
+    The arch's physics shape it too: a temporal loop that would refill a stationary tensor has no slot, and a
+    crossbar's cells take only output channels on their columns (each ``cells per weight`` wide) and the
+    reduction on their rows (:func:`costmodel.evaluate.spatial_dims_allowed`, :func:`~costmodel.evaluate.fanout_limit`).
+    ``accounting``: the profile the cost form is priced with (default: native).
+    """
     n = len(arch.levels)
     c = constraints
     fixed = dict(c.fixed_factors)
@@ -479,23 +508,26 @@ def build_mapspace(arch: Arch, layer: Layer, constraints: Constraints = FREE) ->
     active = [d for d in DIMS if layer.bound(d) > 1]
     slots: list[Slot] = []
     temporal_dims: list[tuple[Dim, ...]] = []
-    for li, lv in enumerate(arch.levels):
+    for li in range(n):
         tdims = []
         for d in active:
             if d is Dim.T and c.t_placement is TPlacement.OUTERMOST and li != 0:
                 continue
             if d is Dim.T and c.t_placement is TPlacement.INNERMOST and li != n - 1:
                 continue
+            if _stationary_above(arch, li, d):
+                continue
             tdims.append(d)
         temporal_dims.append(tuple(tdims))
         slots.extend(Position(li, d) for d in tdims)
         for axis in AXES:
-            size = lv.fanout.along(axis)
+            size = fanout_limit(arch, layer, li, axis)
             if size <= 1:
                 continue
             allowed = c.allowed_spatial(li, axis)
+            physical = spatial_dims_allowed(arch, li, axis)
             for d in active:
-                if allowed is not None and d not in allowed:
+                if (allowed is not None and d not in allowed) or (physical is not None and d not in physical):
                     continue
                 if d is Dim.T and c.t_placement is not None:
                     continue
@@ -513,7 +545,7 @@ def build_mapspace(arch: Arch, layer: Layer, constraints: Constraints = FREE) ->
         fixes = []
         for i in cols:
             s = slots[i]
-            limits.append(None if s.axis is None else arch.levels[s.level].fanout.along(s.axis))
+            limits.append(None if s.axis is None else fanout_limit(arch, layer, s.level, s.axis))
             if s in fixed:
                 fixes.append(fixed[s])
             elif s.spatial and any(fs.level == s.level and fs.axis == s.axis for fs in fixed):
@@ -526,10 +558,11 @@ def build_mapspace(arch: Arch, layer: Layer, constraints: Constraints = FREE) ->
     bypass_options = _bypass_options(arch, c)
     view = NestView(positions=tuple(slots), may_keep=tuple(lv.keeps for lv in arch.levels), keeps=None,
                     ordered=False)
-    form = price(arch, layer, analyze(view, layer.stride))
+    form = price(arch, layer, analyze(view, layer.stride), accounting)
     return MapSpace(arch=arch, layer=layer, constraints=c, slots=tuple(slots), slots_of=slots_of,
                     choices=choices, temporal_dims=tuple(temporal_dims), order_levels=order_levels,
-                    bypass_options=bypass_options, form=form, level_names=tuple(lv.name for lv in arch.levels))
+                    bypass_options=bypass_options, form=form, accounting=accounting,
+                    level_names=tuple(lv.name for lv in arch.levels))
 
 
 def _bypass_options(arch: Arch, c: Constraints) -> tuple[tuple[frozenset[Tensor], ...], ...]:

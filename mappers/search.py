@@ -21,13 +21,14 @@ from typing import Any
 
 import numpy as np
 
+from costmodel.accounting import Accounting
 from costmodel.arch import Arch
 from costmodel.cost import Cost
 from costmodel.evaluate import BatchResult, evaluate, evaluate_batch
 from costmodel.mapping import Invalid, Mapping, mapping_to_dict
 from costmodel.workload import Layer
-from mappers.dataflows import DATAFLOWS
-from mappers.mapspace import FREE, Constraints, MapSpace, build_mapspace, dataflow_constraints
+from mappers.dataflows import CROSSBAR_FLOWS, DATAFLOWS, SCALESIM, check_flow
+from mappers.mapspace import FREE, Constraints, MapSpace, build_mapspace, crossbar_constraints, dataflow_constraints
 
 Array = np.ndarray
 
@@ -192,7 +193,7 @@ def finish(*, method: str, space: MapSpace, obj: Objective, top: TopK, evaluated
     invalid = None
     for value, thunk in top.items():
         m = thunk() if callable(thunk) else thunk
-        c = evaluate(space.arch, space.layer, m)
+        c = evaluate(space.arch, space.layer, m, space.accounting)
         if isinstance(c, Invalid):  # never expected: the batch said valid
             invalid = c
             continue
@@ -219,18 +220,53 @@ def constraints_for(arch: Arch, dataflow_name: str | None, extra: Constraints | 
     """Constraints of a named dataflow (``None``/``free`` = none), merged with a user's."""
     base = FREE
     if dataflow_name not in (None, "", "free", "best"):
-        if dataflow_name not in DATAFLOWS:
-            raise ValueError(f"unknown dataflow {dataflow_name!r}; expected one of free, {', '.join(DATAFLOWS)}")
-        base = dataflow_constraints(arch, DATAFLOWS[dataflow_name])
+        check_flow(dataflow_name, arch.crossbar is not None)
+        if arch.crossbar is not None:
+            base = crossbar_constraints(arch, CROSSBAR_FLOWS[dataflow_name])
+        else:  # the SATA tool's schedule searches the output-stationary space
+            base = dataflow_constraints(arch, DATAFLOWS["os" if dataflow_name == SCALESIM else dataflow_name])
     return base.merged(extra) if extra is not None else base
+
+
+def layer_mapper(arch: Arch, name: str, *, accounting: Accounting | None = None, quiet: bool = True,
+                 objective_name: str = "energy", time_limit_s: float = 10.0, seed: int = 0, workers: int = 2
+                 ) -> Callable[[Layer], Mapping | Invalid]:
+    """The per-layer mapping source for a dataflow name: a fixed heuristic (``os``, ``ws``, ``time-batched`` on a
+    digital arch; ``packed``, ``spikesim``, ``time-batched`` on a crossbar arch) or ``best`` (CP-SAT per layer).
+    Raises ``ValueError`` naming the dataflow when it does not apply to the arch."""
+    crossbar = arch.crossbar is not None
+    check_flow(name, crossbar)
+    if name == "best":
+        return best_mapping_fn(arch, quiet=quiet, objective_name=objective_name, time_limit_s=time_limit_s,
+                               seed=seed, workers=workers, accounting=accounting)
+    from mappers.heuristic import crossbar_mapping, heuristic_mapping, scalesim_os_mapping
+
+    if crossbar:
+        flow = CROSSBAR_FLOWS[name]
+        return lambda layer: crossbar_mapping(arch, layer, flow.mapping, t_inner=flow.t_inner)
+    if name == SCALESIM:
+        return lambda layer: scalesim_os_mapping(arch, layer, accounting)
+    digital = DATAFLOWS[name]
+    return lambda layer: heuristic_mapping(arch, layer, digital, accounting)
+
+
+def default_dataflow(arch: Arch, accounting: Accounting | None = None) -> str:
+    """The dataflow a command uses when none is given: the profile's, else ``os`` on a digital arch and
+    ``packed`` on a crossbar arch."""
+    acc = accounting or arch.profile()
+    if acc.dataflow is not None:
+        return acc.dataflow
+    return "packed" if arch.crossbar is not None else "os"
 
 
 def search(arch: Arch, layer: Layer, *, method: str = "cpsat", objective_name: str = "energy",
            constraints: Constraints = FREE, time_limit_s: float | None = None, seed: int = 0,
-           workers: int = 2, top_k: int = 5, quiet: bool = True, samples: int | None = None) -> SearchResult:
-    """Map one layer with the named method; the Python face of ``spikeloop map``."""
+           workers: int = 2, top_k: int = 5, quiet: bool = True, samples: int | None = None,
+           accounting: Accounting | None = None) -> SearchResult:
+    """Map one layer with the named method; the Python face of ``spikeloop map``. ``accounting``: the profile
+    the mappings are priced with (default: native)."""
     obj = objective(objective_name)
-    space = build_mapspace(arch, layer, constraints)
+    space = build_mapspace(arch, layer, constraints, accounting)
     if method == "exhaustive":
         from mappers.exhaustive import exhaustive_search
 
@@ -254,8 +290,8 @@ def search(arch: Arch, layer: Layer, *, method: str = "cpsat", objective_name: s
 
 
 def best_mapping_fn(arch: Arch, *, quiet: bool = True, objective_name: str = "energy",
-                    time_limit_s: float = 10.0, seed: int = 0, workers: int = 2
-                    ) -> Callable[[Layer], Mapping | Invalid]:
+                    time_limit_s: float = 10.0, seed: int = 0, workers: int = 2,
+                    accounting: Accounting | None = None) -> Callable[[Layer], Mapping | Invalid]:
     """A ``Layer -> Mapping | Invalid`` that maps each layer with CP-SAT (used by
     ``spikeloop evaluate --dataflow best``). Falls back to random search if CP-SAT finds nothing.
     Layers that differ only in their name (e.g. VGG16's conv6 and conv7) are searched once."""
@@ -266,10 +302,10 @@ def best_mapping_fn(arch: Arch, *, quiet: bool = True, objective_name: str = "en
         if key in memo:
             return memo[key]
         res = search(arch, layer, method="cpsat", objective_name=objective_name, time_limit_s=time_limit_s,
-                     seed=seed, workers=workers, quiet=True)
+                     seed=seed, workers=workers, quiet=True, accounting=accounting)
         if res.mapping is None:
             res = search(arch, layer, method="random", objective_name=objective_name, time_limit_s=time_limit_s,
-                         seed=seed, quiet=True)
+                         seed=seed, quiet=True, accounting=accounting)
         if not quiet:
             print(f"  {layer.name}: {res.status.value} in {res.wall_s:.2f} s", file=sys.stderr)
         memo[key] = res.mapping if res.mapping is not None else (res.invalid or Invalid(reason="no mapping found"))
@@ -298,7 +334,7 @@ def evaluate_group(space: MapSpace, obj: Objective, rows: np.ndarray, orders: di
     if key not in structures:
         structures[key] = space.structure(orders, bypass)
     st, cols = structures[key]
-    res = evaluate_batch(space.arch, space.layer, st, rows[:, cols])
+    res = evaluate_batch(space.arch, space.layer, st, rows[:, cols], space.accounting)
     val = np.where(res.valid, obj.of_batch(res), np.inf)
     offer_batch(top, val, rows, orders, bypass, space)
     return len(rows)

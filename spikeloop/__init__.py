@@ -14,6 +14,7 @@ OR-Tools only by the functions that draw or run CP-SAT.
 """
 
 from spikeloop.api import (
+    CROSSBAR_DATAFLOWS,
     DATAFLOWS,
     METHODS,
     OBJECTIVES,
@@ -23,6 +24,7 @@ from spikeloop.api import (
     evaluate_layer,
     load_arch,
     load_mapping,
+    load_mappings,
     load_network,
     load_yaml,
     records,
@@ -37,6 +39,7 @@ from spikeloop.api import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "CROSSBAR_DATAFLOWS",
     "DATAFLOWS",
     "METHODS",
     "OBJECTIVES",
@@ -47,6 +50,7 @@ __all__ = [
     "evaluate_layer",
     "load_arch",
     "load_mapping",
+    "load_mappings",
     "load_network",
     "load_yaml",
     "records",

@@ -17,7 +17,7 @@ Loading (each accepts a shipped name, a path to a YAML file, a dict already pars
 
 Evaluating and searching:
 
-* :func:`evaluate` -> ``costmodel.network_eval.NetworkResult`` (``costmodel.imc.ImcNetworkResult`` on IMC archs)
+* :func:`evaluate` -> ``costmodel.network_eval.NetworkResult``
 * :func:`evaluate_layer` -> ``costmodel.cost.Cost``
 * :func:`search` -> ``mappers.search.SearchResult``
 * :func:`compare_dataflows` -> ``spikeloop.compare.Comparison``
@@ -52,6 +52,7 @@ if TYPE_CHECKING:  # the engine is imported lazily, inside the functions
     from spikeloop.sweep import SweepSummary
 
 __all__ = [
+    "CROSSBAR_DATAFLOWS",
     "DATAFLOWS",
     "METHODS",
     "OBJECTIVES",
@@ -61,6 +62,7 @@ __all__ = [
     "evaluate_layer",
     "load_arch",
     "load_mapping",
+    "load_mappings",
     "load_network",
     "load_yaml",
     "records",
@@ -72,9 +74,11 @@ __all__ = [
     "to_json",
 ]
 
-#: Dataflow names :func:`evaluate` accepts on loop-nest archs: the heuristic dataflows and ``best`` (CP-SAT per
-#: layer). Kept equal to ``mappers.dataflows.DATAFLOWS`` plus ``best`` (a test checks it).
-DATAFLOWS: tuple[str, ...] = ("os", "ws", "time-batched", "best")
+#: Dataflow names on a digital arch: the heuristic dataflows, the SATA tool's schedule (``scalesim``) and
+#: ``best`` (CP-SAT per layer). Kept equal to ``mappers.dataflows.flow_names(False)`` plus ``best``.
+DATAFLOWS: tuple[str, ...] = ("os", "ws", "time-batched", "scalesim", "best")
+#: Dataflow names on a crossbar arch (``crossbar:`` section): how a layer fills the resident crossbars.
+CROSSBAR_DATAFLOWS: tuple[str, ...] = ("packed", "spikesim", "time-batched", "best")
 #: Search methods of :func:`search`.
 METHODS: tuple[str, ...] = ("exhaustive", "random", "cpsat")
 #: Search objectives of :func:`search` and of ``evaluate(dataflow="best")``.
@@ -85,7 +89,7 @@ ArchLike: TypeAlias = "Arch | str | os.PathLike[str] | Mapping[str, Any]"
 NetworkLike: TypeAlias = "Network | str | os.PathLike[str] | Mapping[str, Any]"
 MappingLike: TypeAlias = "LoopMapping | str | os.PathLike[str] | Mapping[str, Any]"
 
-_IMC_OPTIONS = ("profile", "activity", "latency", "lif_sharing")
+_ACCOUNTING_OPTIONS = ("profile", "activity", "latency", "lif_sharing")
 _BEST_OPTIONS = ("objective", "time_limit_s", "seed", "workers", "quiet")
 
 
@@ -278,6 +282,28 @@ def load_mapping(mapping: MappingLike, arch: ArchLike) -> LoopMapping:
     return mapping_from_dict(_load(p), names, os.fspath(mapping))
 
 
+def load_mappings(mapping: MappingLike | Mapping[str, Any], arch: ArchLike) -> LoopMapping | dict[str, LoopMapping]:
+    """One mapping for every layer (as :func:`load_mapping`), or per-layer mappings by layer name from a file or
+    dict with ``layers: [{name, mapping}, ...]`` (what ``spikeloop evaluate --json`` writes: replay it)."""
+    from costmodel.mapping import Mapping as LoopMapping
+    from costmodel.mapping import layer_mappings_from_dict
+    from costmodel.specio import load_yaml as _load
+
+    a = load_arch(arch)
+    names = [lv.name for lv in a.levels]
+    if isinstance(mapping, LoopMapping):
+        return load_mapping(mapping, a)
+    if isinstance(mapping, Mapping):
+        try:
+            return layer_mappings_from_dict(dict(mapping), names, "<mapping dict>")
+        except ValueError as exc:
+            raise _dict_error(exc) from None
+    if not isinstance(mapping, str | os.PathLike):
+        raise TypeError(f"mapping: expected a path to a YAML/JSON file, a dict or a Mapping, got {_kind(mapping)}")
+    p = _user_path("mapping", mapping)
+    return layer_mappings_from_dict(_load(p), names, os.fspath(mapping))
+
+
 def _layer(network: NetworkLike | None, layer: Any) -> Layer:
     from costmodel.workload import Layer
 
@@ -295,39 +321,90 @@ def _layer(network: NetworkLike | None, layer: Any) -> Layer:
 
 
 # ============================================================================== mapping sources
-def _mapper(arch: Arch, dataflow: str, best: Mapping[str, Any]) -> Callable[[Layer], Any]:
-    """``Layer -> Mapping | Invalid`` for a dataflow name: the greedy heuristic, or CP-SAT per layer (``best``)."""
-    if dataflow == "best":
-        from mappers.search import best_mapping_fn
+def _options(arch: Arch, options: Mapping[str, Any], allowed: Sequence[str]) -> Any:
+    """The accounting keywords as :class:`spikeloop.engine.Options`, each checked and named on error."""
+    from costmodel.types import Activity, Latency
+    from spikeloop.engine import Options
 
-        return best_mapping_fn(
-            arch,
-            quiet=bool(best.get("quiet", True)),
-            objective_name=_choice("objective", best.get("objective", "energy"), OBJECTIVES),
-            time_limit_s=_positive_float("time_limit_s", best.get("time_limit_s", 10.0)),
-            seed=_int("seed", best.get("seed", 0), minimum=0),
-            workers=_int("workers", best.get("workers", 2)),
-        )
-    from mappers.dataflows import dataflow as named
-    from mappers.heuristic import heuristic_mapping
+    unknown = [k for k in options if k not in allowed]
+    if unknown:
+        raise TypeError(f"unexpected option {unknown[0]!r}; accepted: {', '.join(allowed)}")
+    prof = options.get("profile")
+    if prof is not None:
+        _choice("profile", prof, arch.profile_names)
+    activity = options.get("activity")
+    if activity is not None:
+        _choice("activity", activity, [a.value for a in Activity])
+        if arch.crossbar is None:
+            raise ValueError(f"activity: only for crossbar (in-memory-compute) archs, not {arch.name}")
+    latency = options.get("latency")
+    if latency is not None:
+        _choice("latency", latency, [la.value for la in Latency])
+    return Options(profile=prof, activity=activity, latency=latency,
+                   lif_sharing=_opt_int("lif_sharing", options.get("lif_sharing")))
 
-    flow = named(dataflow)
-    return lambda layer: heuristic_mapping(arch, layer, flow)
 
-
-def _is_imc(arch: Arch) -> bool:
-    """Whether ``arch`` keeps its weights in crossbars (an in-memory-compute arch such as ``spikeflow``)."""
-    if getattr(arch, "crossbar", None) is not None:  # the engine's typed crossbar section, where it has one
-        return True
-    extra = getattr(arch, "extra", None)
-    return callable(extra) and extra("imc") is not None
+def _dataflows(arch: Arch) -> tuple[str, ...]:
+    """The dataflow names of ``arch``: :data:`DATAFLOWS` (digital) or :data:`CROSSBAR_DATAFLOWS`."""
+    _check_dataflows()
+    return CROSSBAR_DATAFLOWS if arch.crossbar is not None else DATAFLOWS
 
 
 def _check_dataflows() -> None:
-    from mappers.dataflows import DATAFLOWS as ENGINE
+    from mappers.dataflows import flow_names
 
-    if tuple(ENGINE) + ("best",) != DATAFLOWS:  # pragma: no cover - the engine gained or lost a dataflow
-        raise RuntimeError(f"spikeloop.api.DATAFLOWS is out of date: the engine has {', '.join(ENGINE)}, best")
+    for crossbar, ours in ((False, DATAFLOWS), (True, CROSSBAR_DATAFLOWS)):
+        engine = (*flow_names(crossbar), "best")
+        if engine != ours:  # pragma: no cover - the engine gained or lost a dataflow
+            raise RuntimeError(f"spikeloop.api dataflow names are out of date: the engine has {', '.join(engine)}")
+
+
+def _mapper(arch: Arch, acc: Any, dataflow: str | None, mapping: MappingLike | None,
+            best: Mapping[str, Any]) -> tuple[Callable[[Layer], Any], str]:
+    """``Layer -> Mapping | Invalid`` and its label: the mapping given (one for every layer, or a dict of them by
+    layer name as ``evaluate --json`` writes), else the dataflow (default: the profile's or the arch's)."""
+    from mappers.search import default_dataflow, layer_mapper
+
+    if mapping is not None:
+        if dataflow is not None:
+            raise ValueError("give either mapping= or dataflow=, not both")
+        if best:
+            raise TypeError(f"unexpected option {next(iter(best))!r}: it goes with dataflow='best'")
+        fixed = load_mappings(mapping, arch)
+        label = f"mapping file {os.fspath(mapping)}" if isinstance(mapping, str | os.PathLike) else "mapping"
+        if not isinstance(fixed, dict):
+            return (lambda _layer: fixed), label
+
+        def by_name(layer: Layer) -> Any:
+            from costmodel.mapping import Invalid
+
+            return fixed.get(layer.name) or Invalid(reason=f"mapping: no mapping for layer {layer.name!r}")
+
+        return by_name, label
+    name = _choice("dataflow", dataflow, _dataflows(arch)) if dataflow is not None else default_dataflow(arch, acc)
+    if best and name != "best":
+        raise TypeError(f"unexpected option {next(iter(best))!r}: {', '.join(_BEST_OPTIONS)} go with dataflow='best'")
+    fn = layer_mapper(
+        arch,
+        name,
+        accounting=acc,
+        quiet=bool(best.get("quiet", True)),
+        objective_name=_choice("objective", best.get("objective", "energy"), OBJECTIVES),
+        time_limit_s=_positive_float("time_limit_s", best.get("time_limit_s", 10.0)),
+        seed=_int("seed", best.get("seed", 0), minimum=0),
+        workers=_int("workers", best.get("workers", 2)),
+    )
+    return fn, name
+
+
+def _split(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    acc = {k: v for k, v in options.items() if k in _ACCOUNTING_OPTIONS}
+    best = {k: v for k, v in options.items() if k not in _ACCOUNTING_OPTIONS}
+    unknown = [k for k in best if k not in _BEST_OPTIONS]
+    if unknown:
+        raise TypeError(f"unexpected option {unknown[0]!r}; accepted: "
+                        f"{', '.join((*_ACCOUNTING_OPTIONS, *_BEST_OPTIONS))}")
+    return acc, best
 
 
 # ============================================================================== evaluating
@@ -340,74 +417,36 @@ def evaluate(
     timesteps: int | None = None,
     **options: Any,
 ) -> NetworkResult:
-    """Energy, cycles, latency, area and EDP of every layer of ``network`` on ``arch`` (``spikeloop evaluate``).
+    """Energy, cycles, latency, area and EDP of every layer of ``network`` on ``arch`` (``spikeloop evaluate``):
+    one engine for every arch, digital or crossbar.
 
-    Loop-nest archs: each weight layer is mapped by ``dataflow`` (``"os"`` when neither it nor ``mapping`` is
-    given; ``"ws"``, ``"time-batched"``, or ``"best"`` = CP-SAT per layer, with options ``objective``,
-    ``time_limit_s`` (per layer, default 10), ``seed``, ``workers``, ``quiet``), or ``mapping`` (one mapping for
-    every weight layer; it must fit each). Pool and add layers are priced without a loop nest.
+    Each weight layer is mapped by ``dataflow`` (default: the accounting profile's, else ``os`` on a digital arch
+    and ``packed`` on a crossbar arch; names: :data:`DATAFLOWS`, :data:`CROSSBAR_DATAFLOWS`; ``"best"`` = CP-SAT
+    per layer, with options ``objective``, ``time_limit_s`` (per layer, default 10), ``seed``, ``workers``,
+    ``quiet``), or by ``mapping`` (one mapping for every weight layer, or a dict / file with ``layers:`` giving
+    each layer its own, as ``evaluate --json`` writes). Pool and add layers are priced without a loop nest.
 
-    IMC archs (an ``imc:`` section, e.g. ``spikeflow``): weights stay in the crossbars, so neither ``dataflow`` nor
-    ``mapping`` applies; options ``profile`` (``native``, ``spikesim-compat``), ``activity`` (``dense``,
-    ``event``), ``latency`` (``sequential``, ``pipelined``) and ``lif_sharing`` (a positive int) override the
-    accounting profile.
+    Accounting options: ``profile`` (a name of the arch's ``profiles:``, default its ``default_profile``),
+    ``activity`` (``dense``, ``event``; crossbar archs), ``latency`` (``sequential``, ``pipelined``,
+    ``per-output-neuron``) and ``lif_sharing`` (a positive int).
 
     Returns a :class:`~costmodel.network_eval.NetworkResult` (``.layers``, ``.total``); flat records with
     :func:`records`, the JSON of ``spikeloop evaluate --json`` with :func:`to_dict`. A layer with no legal mapping
-    raises :class:`~costmodel.network_eval.MappingFailed` (a ``ValueError``) naming it.
+    raises ``ValueError`` naming it and the arch key that refuses it.
     """
-    from costmodel.network_eval import evaluate_network
+    from costmodel.network_eval import MappingFailed, evaluate_network
+    from spikeloop.engine import failure_message, resolve
 
     a = load_arch(arch)
     net = load_network(network, timesteps=timesteps)
-    if dataflow is not None:
-        _choice("dataflow", dataflow, DATAFLOWS)
-    if _is_imc(a):
-        return _evaluate_imc(a, net, dataflow, mapping, options)
-    unknown = [k for k in options if k not in _BEST_OPTIONS]
-    if unknown or (options and dataflow != "best"):
-        bad = unknown[0] if unknown else next(iter(options))
-        imc = " (an IMC arch option; arch " + a.name + " has no imc: section)" if bad in _IMC_OPTIONS else ""
-        raise TypeError(f"evaluate: unexpected option {bad!r}{imc}; {', '.join(_BEST_OPTIONS)} go with dataflow='best'")
-    if mapping is not None:
-        if dataflow is not None:
-            raise ValueError("evaluate: give either mapping= or dataflow=, not both")
-        fixed = load_mapping(mapping, a)
-        label = f"mapping file {os.fspath(mapping)}" if isinstance(mapping, str | os.PathLike) else "mapping"
-        return evaluate_network(a, net, lambda _layer: fixed, method=label)
-    _check_dataflows()
-    name = dataflow or "os"
-    return evaluate_network(a, net, _mapper(a, name, options), method=name)
-
-
-def _evaluate_imc(
-    arch: Arch, net: Network, dataflow: str | None, mapping: Any, options: Mapping[str, Any]
-) -> NetworkResult:
-    from costmodel.imc import ACTIVITIES, LATENCIES, evaluate_network_imc, profile_names
-
-    if dataflow is not None or mapping is not None:
-        what = "dataflow" if dataflow is not None else "mapping"
-        raise ValueError(f"{what}: arch {arch.name} is an IMC arch (weights stay in the crossbars); use profile=")
-    unknown = [k for k in options if k not in _IMC_OPTIONS]
-    if unknown:
-        raise TypeError(f"evaluate: unexpected option {unknown[0]!r}; IMC archs take {', '.join(_IMC_OPTIONS)}")
-    prof = options.get("profile")
-    if prof is not None:
-        _choice("profile", prof, profile_names(arch))
-    activity = options.get("activity")
-    if activity is not None:
-        _choice("activity", activity, ACTIVITIES)
-    latency = options.get("latency")
-    if latency is not None:
-        _choice("latency", latency, LATENCIES)
-    return evaluate_network_imc(
-        arch,
-        net,
-        profile_name=prof,
-        activity=activity,
-        latency=latency,
-        lif_sharing=_opt_int("lif_sharing", options.get("lif_sharing")),
-    )
+    acc_opts, best = _split(options)
+    a, acc = resolve(a, _options(a, acc_opts, _ACCOUNTING_OPTIONS))
+    fn, label = _mapper(a, acc, dataflow, mapping, best)
+    try:
+        return evaluate_network(a, net, fn, method=label, accounting=acc)
+    except MappingFailed as exc:
+        shown = os.fspath(mapping) if isinstance(mapping, str | os.PathLike) else None
+        raise ValueError(failure_message(exc, a, net, shown)) from None
 
 
 def evaluate_layer(
@@ -417,9 +456,10 @@ def evaluate_layer(
     mapping: MappingLike | None = None,
     dataflow: str | None = None,
     network: NetworkLike | None = None,
+    profile: str | None = None,
 ) -> Cost:
-    """The :class:`~costmodel.cost.Cost` of one layer on a loop-nest arch, under ``mapping`` or a heuristic
-    ``dataflow`` (``os`` when neither is given; ``best`` is :func:`search`).
+    """The :class:`~costmodel.cost.Cost` of one layer under ``mapping`` or a heuristic ``dataflow`` (default as
+    :func:`evaluate`; ``best`` is :func:`search`), priced with the accounting ``profile``.
 
     ``layer`` is a :class:`~costmodel.workload.Layer` (``spikeloop.load_network(...).layer("conv2")``) or a layer
     name with ``network=``. A mapping that does not fit raises :class:`~costmodel.network_eval.MappingFailed`
@@ -428,27 +468,24 @@ def evaluate_layer(
     from costmodel.evaluate import evaluate as _evaluate
     from costmodel.mapping import Invalid
     from costmodel.network_eval import MappingFailed, weightless_cost
+    from spikeloop.engine import resolve
 
     a = load_arch(arch)
     lay = _layer(network, layer)
-    if _is_imc(a):
-        raise ValueError(f"arch: {a.name} is an IMC arch: price whole networks with evaluate(), not single layers")
-    if mapping is not None and dataflow is not None:
-        raise ValueError("evaluate_layer: give either mapping= or dataflow=, not both")
+    a, acc = resolve(a, _options(a, {"profile": profile}, ("profile",)))
     if not lay.has_weights:
         if mapping is not None or dataflow is not None:
             raise ValueError(f"layer: {lay.name} is a {lay.kind.value} layer: it has no loop nest to map")
-        return weightless_cost(a, lay)
-    if mapping is not None:
-        m = load_mapping(mapping, a)
-    else:
-        name = _choice("dataflow", dataflow or "os", DATAFLOWS[:-1])
-        m = _mapper(a, name, {})(lay)
-        if isinstance(m, Invalid):
-            raise MappingFailed(f"layer {lay.name}: no legal {name} mapping on {a.name}: {m}")
-    c = _evaluate(a, lay, m)
+        return weightless_cost(a, lay, acc)
+    if dataflow == "best":
+        raise ValueError("dataflow: 'best' is a search: use spikeloop.search(arch, layer)")
+    fn, label = _mapper(a, acc, dataflow, mapping, {})
+    m = fn(lay)
+    if isinstance(m, Invalid):
+        raise MappingFailed(lay.name, m, f"layer {lay.name}: no legal {label} mapping on {a.name}: {m}")
+    c = _evaluate(a, lay, m, acc)
     if isinstance(c, Invalid):
-        raise MappingFailed(f"layer {lay.name}: {c}")
+        raise MappingFailed(lay.name, c, f"layer {lay.name}: {c}")
     return c
 
 
@@ -467,10 +504,12 @@ def search(
     top_k: int = 5,
     network: NetworkLike | None = None,
     quiet: bool = True,
+    profile: str | None = None,
 ) -> SearchResult:
     """Search the mapspace of one weight layer (``spikeloop map``): ``method`` ``exhaustive``, ``random`` or
-    ``cpsat``; ``objective`` ``energy`` or ``edp``; ``dataflow`` (``os``, ``ws``, ``time-batched``, or None =
-    free) and/or ``constraints`` (a constraints YAML path or a ``mappers.mapspace.Constraints``) restrict it.
+    ``cpsat``; ``objective`` ``energy`` or ``edp``; ``dataflow`` (a name of the arch's, or None = free) and/or
+    ``constraints`` (a constraints YAML path or a ``mappers.mapspace.Constraints``) restrict it; mappings are
+    priced under the accounting ``profile``.
 
     ``time_limit_s``: seconds (CP-SAT default 30, random 10, exhaustive none); ``seed`` and ``workers`` (CP-SAT
     threads) make runs repeatable. Returns a :class:`~mappers.search.SearchResult`: ``status`` (OPTIMAL,
@@ -481,17 +520,17 @@ def search(
     from mappers.mapspace import Constraints, load_constraints
     from mappers.search import constraints_for
     from mappers.search import search as _search
+    from spikeloop.engine import resolve
 
     a = load_arch(arch)
     lay = _layer(network, layer)
-    if _is_imc(a):
-        raise ValueError(f"arch: {a.name} is an IMC arch: it has no loop-nest mapspace to search")
+    a, acc = resolve(a, _options(a, {"profile": profile}, ("profile",)))
     if not lay.has_weights:
         raise ValueError(f"layer: {lay.name} is a {lay.kind.value} layer: it has no loop nest to map")
     _choice("method", method, METHODS)
     _choice("objective", objective, OBJECTIVES)
     if dataflow is not None:
-        _choice("dataflow", dataflow, DATAFLOWS[:-1])
+        _choice("dataflow", dataflow, _dataflows(a)[:-1])
     limit = None if time_limit_s is None else _positive_float("time_limit_s", time_limit_s)
     _int("seed", seed, minimum=0)
     _int("workers", workers)
@@ -517,6 +556,7 @@ def search(
         workers=workers,
         top_k=top_k,
         quiet=quiet,
+        accounting=acc,
     )
 
 
@@ -524,25 +564,32 @@ def search(
 def compare_dataflows(
     arch: ArchLike,
     network: NetworkLike,
-    dataflows: Sequence[str] = ("os", "ws", "time-batched"),
+    dataflows: Sequence[str] | None = None,
     timesteps: Sequence[int] | None = None,
+    *,
+    profile: str | None = None,
 ) -> Comparison:
-    """``network`` on ``arch`` for every (dataflow, T) (``spikeloop compare``): a
-    :class:`spikeloop.compare.Comparison` whose ``results[(dataflow, T)]`` are network results. ``timesteps``
-    defaults to the network file's T. :func:`records` gives one row per (dataflow, T); per-layer winners and the
-    deciding energy term are in ``spikeloop.compare.layer_verdicts(comparison, T)``; files (Markdown, CSV, JSON,
-    PNG) with ``spikeloop.compare.write_comparison(comparison, out_dir)``.
+    """``network`` on ``arch`` for every (dataflow, T) (``spikeloop compare``) under one accounting ``profile``:
+    a :class:`spikeloop.compare.Comparison` whose ``results[(dataflow, T)]`` are network results. ``dataflows``
+    defaults to every named dataflow of the arch (``os``, ``ws``, ``time-batched``, ``scalesim`` on a digital
+    arch; ``packed``, ``spikesim``, ``time-batched`` on a crossbar arch); ``timesteps`` to the network file's T.
+    :func:`records` gives one row per (dataflow, T); per-layer winners and the deciding energy term are in
+    ``spikeloop.compare.layer_verdicts(comparison, T)``; files (Markdown, CSV, JSON, PNG) with
+    ``spikeloop.compare.write_comparison(comparison, out_dir)``.
     """
-    from costmodel.network_eval import evaluate_network
     from spikeloop.compare import Comparison
+    from spikeloop.engine import run_network
 
     a = load_arch(arch)
-    if _is_imc(a):
-        raise ValueError(f"arch: {a.name} is an IMC arch: dataflows do not apply (see evaluate(profile=...))")
+    opts = _options(a, {"profile": profile}, ("profile",))
     base = load_network(network)
-    if isinstance(dataflows, str) or not isinstance(dataflows, Iterable):
+    names = _dataflows(a)
+    if dataflows is None:
+        flows = names[:-1]
+    elif isinstance(dataflows, str) or not isinstance(dataflows, Iterable):
         raise TypeError(f"dataflows: expected a list of dataflow names, got {_kind(dataflows)}")
-    flows = tuple(_choice("dataflows", d, DATAFLOWS) for d in dataflows)
+    else:
+        flows = tuple(_choice("dataflows", d, names) for d in dataflows)
     if not flows or len(set(flows)) != len(flows):
         raise ValueError(f"dataflows: expected distinct dataflow names, got {list(flows)}")
     if timesteps is None:
@@ -553,12 +600,11 @@ def compare_dataflows(
         raise TypeError(f"timesteps: expected a list of positive integers, got {_kind(timesteps)}")
     if not ts or len(set(ts)) != len(ts):
         raise ValueError(f"timesteps: expected distinct positive integers, got {list(ts)}")
-    _check_dataflows()
     results = {}
     for t in ts:
         net = base.with_timesteps(t) if t != base.timesteps else base
         for df in flows:
-            results[(df, t)] = evaluate_network(a, net, _mapper(a, df, {}), method=df)
+            results[(df, t)] = run_network(a, net, dataflow=df, opts=opts)
     return Comparison(arch=a.name, network=base.name, dataflows=flows, timesteps=ts, results=results)
 
 
@@ -729,8 +775,8 @@ def records(result: Any, *, arch: ArchLike | None = None) -> list[dict[str, Any]
     """Flat dicts, ready for ``pandas.DataFrame(records(result))``.
 
     * network result: one row per layer (``arch``, ``network``, ``T``, ``method``, ``layer``, ``kind``, the cost
-      keys, ``mapping`` as one line, ``t_position``, ``breakdown_pj.<level/tensor/action>``; IMC archs add
-      ``layer_area_mm2`` and ``imc.*``);
+      keys, ``mapping`` as one line, ``t_position``, ``breakdown_pj.<level/tensor/action>``, ``layer_area_mm2``,
+      ``pes``, ``tiles``, ``utilization``);
     * ``Cost``: one row; search result: one row for the best mapping (needs ``arch=``);
     * comparison: one row per (dataflow, T) with the memory / compute / static split;
     * :class:`SweepResult`: one row per point of its results file.

@@ -30,6 +30,23 @@ class DataflowGiven(argparse.Action):
         namespace.dataflow_given = True
 
 
+def add_accounting(p: argparse.ArgumentParser, *, dataflow: bool = True) -> None:
+    """``--dataflow``, ``--profile`` and the accounting overrides every pricing command shares (resolved by
+    :func:`spikeloop.engine.resolve`, which refuses a flag that does not apply to the arch, naming it)."""
+    if dataflow:
+        p.add_argument("--dataflow", default=None, action=DataflowGiven,
+                       help="digital archs: os, ws, time-batched; crossbar archs: packed, spikesim, time-batched; "
+                            "any arch: best (CP-SAT per layer). Default: os, or the crossbar profile's allocation")
+    p.add_argument("--profile", default=None,
+                   help="accounting profile of the arch (native; spikeflow: spikesim-compat; sata: sata-compat)")
+    p.add_argument("--activity", choices=("dense", "event"), default=None,
+                   help="crossbar archs: charge every PE cycle (dense) or only where spikes arrive (event)")
+    p.add_argument("--latency", choices=("sequential", "pipelined", "per-output-neuron"), default=None,
+                   help="how layer latencies add up (per-output-neuron: the public SpikeSim formula, crossbar archs)")
+    p.add_argument("--lif-sharing", type=positive_int, default=None, metavar="N",
+                   help="C#N LIF sharing: one LIF unit and stored membrane per N neurons")
+
+
 def add_arch_network(p: argparse.ArgumentParser, *, layer: bool = False) -> None:
     """``--arch`` and ``--network`` (and ``--layer``): shipped names or the user's YAML files."""
     p.add_argument("--arch", required=True, help="shipped arch name (sata, spikeflow, generic3) or a YAML file")

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from costmodel.arch import Arch, load_arch
+from costmodel.arch import load_arch
 from costmodel.network import load_network
-from costmodel.network_eval import NetworkResult, evaluate_network
+from costmodel.network_eval import NetworkResult
+from mappers.dataflows import check_flow, flow_names
+from spikeloop.engine import Options, run_network
 from spikeloop.formatting import si, table
-
-MapperFactory = Callable[[Arch, str], Callable]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,17 +32,22 @@ class Comparison:
     results: dict[tuple[str, int], NetworkResult]
 
 
-def compare(arch_name: str, network_name: str, dataflows: Sequence[str], timesteps: Sequence[int],
-            mapper_factory: MapperFactory, *, progress: Callable[[str], None] | None = None) -> Comparison:
-    """Evaluate ``network`` on ``arch`` for every (dataflow, T)."""
+def compare(arch_name: str, network_name: str, dataflows: Sequence[str] | None, timesteps: Sequence[int], *,
+            opts: Options | None = None, progress: Callable[[str], None] | None = None) -> Comparison:
+    """Evaluate ``network`` on ``arch`` for every (dataflow, T) under one accounting profile (``opts``); the
+    dataflows default to every named dataflow of the arch (digital or crossbar)."""
     arch = load_arch(arch_name)
+    flows = list(dataflows) if dataflows else list(flow_names(arch.crossbar is not None))
+    for df in flows:
+        check_flow(df, arch.crossbar is not None, flag="--dataflows")
     results: dict[tuple[str, int], NetworkResult] = {}
     for t in timesteps:
         network = load_network(network_name, timesteps=t)
-        for df in dataflows:
+        for df in flows:
             if progress:
                 progress(f"{df} T={t}")
-            results[(df, t)] = evaluate_network(arch, network, mapper_factory(arch, df), method=df)
+            results[(df, t)] = run_network(arch, network, dataflow=df, opts=opts)
+    dataflows = flows
     return Comparison(arch=arch.name, network=network_name, dataflows=tuple(dataflows), timesteps=tuple(timesteps),
                       results=results)
 

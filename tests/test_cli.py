@@ -115,7 +115,7 @@ def test_tile_that_overflows_a_buffer(tmp_path: Path, capsys: pytest.CaptureFixt
 
 def test_unknown_dataflow_and_debug_traceback(capsys: pytest.CaptureFixture[str]) -> None:
     rc, _, err = run(["evaluate", "--arch", "generic3", "--network", "vgg5-cifar10", "--dataflow", "zz"], capsys)
-    assert rc == 2 and "unknown dataflow 'zz'" in err
+    assert rc == 2 and "--dataflow zz: not a dataflow" in err
     proc = subprocess.run(
         [
             sys.executable,

@@ -96,9 +96,10 @@ def test_api_names_survive_submodule_imports() -> None:
 
     assert sl.compare_dataflows.__module__ == "spikeloop.api"
     assert sl.sweep_grid.__module__ == "spikeloop.api"
-    from mappers.dataflows import DATAFLOWS
+    from mappers.dataflows import flow_names
 
-    assert (*DATAFLOWS, "best") == sl.DATAFLOWS
+    assert (*flow_names(False), "best") == sl.DATAFLOWS
+    assert (*flow_names(True), "best") == sl.CROSSBAR_DATAFLOWS
 
 
 # ------------------------------------------------------------------------------------------- boundary checks
@@ -125,7 +126,9 @@ BAD_CALLS = [
     ),
     (lambda: _untyped.evaluate("generic3", "vgg5-cifar10", dataflow=1), TypeError, "dataflow: expected one of"),
     (lambda: _untyped.evaluate("generic3", "vgg5-cifar10", timesteps="2"), TypeError, "timesteps: expected"),
-    (lambda: _untyped.evaluate("generic3", "vgg5-cifar10", profile="native"), TypeError, "unexpected option 'profile'"),
+    (lambda: _untyped.evaluate("generic3", "vgg5-cifar10", profile="tool"), ValueError, "profile: expected one of"),
+    (lambda: _untyped.evaluate("generic3", "vgg5-cifar10", profle="native"), TypeError, "unexpected option 'profle'"),
+    (lambda: _untyped.evaluate("generic3", "vgg5-cifar10", activity="dense"), ValueError, "activity: only for"),
     (lambda: _untyped.evaluate("generic3", "vgg5-cifar10", time_limit_s=1), TypeError, "go with dataflow='best'"),
     (
         lambda: _untyped.evaluate("generic3", "vgg5-cifar10", dataflow="best", time_limit_s="1"),
@@ -135,7 +138,7 @@ BAD_CALLS = [
     (
         lambda: _untyped.evaluate("spikeflow", "vgg5-cifar10", dataflow="os"),
         ValueError,
-        "dataflow: arch spikeflow is an",
+        "dataflow: expected one of packed, spikesim",
     ),
     (lambda: _untyped.evaluate("spikeflow", "vgg5-cifar10", profile="x"), ValueError, "profile: expected one of"),
     (lambda: _untyped.evaluate("spikeflow", "vgg5-cifar10", lif_sharing="4"), TypeError, "lif_sharing: expected"),
@@ -236,7 +239,7 @@ def test_evaluate_equals_the_cli_function_and_records_are_flat() -> None:
 
     for flow in ("os", "time-batched"):
         ours = sl.evaluate("generic3", "vgg5-cifar10", dataflow=flow, timesteps=2)
-        cli = run_evaluate("generic3", "vgg5-cifar10", timesteps=2, dataflow_name=flow)
+        cli = run_evaluate("generic3", "vgg5-cifar10", timesteps=2, dataflow=flow)
         assert sl.to_dict(ours) == cli.to_dict()
     rows = sl.records(ours)
     assert [r["layer"] for r in rows] == [lr.name for lr in ours.layers]

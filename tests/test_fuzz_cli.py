@@ -228,29 +228,6 @@ class KnownDefect:
 
 
 KNOWN_DEFECTS = (
-    KnownDefect(
-        "mapping-error-prefix",
-        "costmodel.network_eval / spikeloop evaluate: a mapping whose factors do not multiply to the layer's "
-        "dims fails with 'layer conv1: layer conv1: factors of T ...' (prefix twice, mapping file not named)",
-        lambda f, m, o: o.rc == 2 and re.search(r"error: layer \S+: layer \S+: ", o.line) is not None,
-    ),
-    KnownDefect(
-        "no-legal-mapping-file",
-        "costmodel.network loader: bit widths (weight_bits, psum_bits, membrane_bits) have no upper bound, so "
-        "weight_bits 10**12 ends as 'layer conv1: no legal mapping: ...' naming neither the network nor the arch",
-        lambda f, m, o: o.rc == 2 and f.name not in o.line and "error: layer " in o.line and "no legal" in o.line,
-    ),
-    KnownDefect(
-        "bandwidth-nan",
-        "costmodel.arch loader: read/write_bandwidth_bits_per_cycle accept NaN (its 'positive number or null' "
-        "helper has no finite check; Node.optional_float(..., strict_minimum=True) has it)",
-        lambda f, m, o: (
-            m.op == "number"
-            and isinstance(m.arg, float)
-            and math.isnan(m.arg)
-            and str(m.path[-1]).endswith("_bandwidth_bits_per_cycle")
-        ),
-    ),
 )
 
 
@@ -438,11 +415,7 @@ def test_fuzz_grid(tmp_path: Path, data: st.DataObject) -> None:
 
 # ------------------------------------------------------------------------------------ known defects
 _DEFECT = {d.name: d for d in KNOWN_DEFECTS}
-KNOWN_CASES = [
-    ("mapping-error-prefix", "mapping", Mutation(("mapping", 0, "temporal"), "delete")),
-    ("no-legal-mapping-file", "network", Mutation(("defaults", "weight_bits"), "number", 10**12)),
-    ("bandwidth-nan", "generic3.yaml", Mutation(("levels", 1, "read_bandwidth_bits_per_cycle"), "number", math.nan)),
-]
+KNOWN_CASES: list[tuple[str, str, Mutation]] = []
 
 
 @pytest.mark.parametrize(

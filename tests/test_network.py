@@ -19,8 +19,8 @@ from costmodel.workload import Neuron, Reset
 
 SHIPPED = [
     f"{net}-{ds}" for net in ("vgg5", "vgg9", "vgg16", "resnet18", "resnet19") for ds in ("cifar10", "tinyimagenet")
-] + ["bntt", "sbp", "direct", "tssl", "lth", "tdbn"]
-# the networks behind Table II's SpikeSim column (spikesim.md 3.3): TDBN/LTH are the ResNet19 conv trunk, no FC
+] + ["bntt", "sbp", "direct", "tssl", "lth", "tdbn"] + ["digits-cnn", "digits-mlp"]
+# the networks behind Table II's SpikeSim column (docs/spikeflow.md): TDBN/LTH are the ResNet19 conv trunk, no FC
 SPIKESIM = [f"spikesim-{w}" for w in ("bntt", "sbp", "direct", "tssl", "lth", "tdbn")]
 CONV_TRUNK_ONLY = {"spikesim-lth", "spikesim-tdbn"}
 

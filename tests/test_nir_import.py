@@ -192,7 +192,7 @@ def test_vgg9_graph_imports_to_the_shipped_vgg9_loop_nests_and_costs(tmp_path: P
         path = tmp_path / f"{label}.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         paths.append(path)
-    a, b = (run_evaluate("generic3", str(p), dataflow_name="os") for p in paths)
+    a, b = (run_evaluate("generic3", str(p), dataflow="os") for p in paths)
     assert b.total.total_energy_pj == a.total.total_energy_pj
     assert b.total.cycles == a.total.cycles
     for la, lb in zip(a.layers, b.layers, strict=True):

@@ -225,11 +225,11 @@ def test_node_numbers_in_one_call() -> None:
         n.float("f", strict_maximum=True, maximum=0.5)
     with pytest.raises(SpecError, match=r"levels\[1\]\.w: expected a multiple of 8, got 12"):
         n.int("w", multiple_of=8)
-    with pytest.raises(SpecError, match=r"levels\[1\]\.s: expected an integer, got the string '3'"):
+    with pytest.raises(SpecError, match=r"levels\[1\]\.s: expected a positive integer, got the string '3'"):
         n.int("s")
     with pytest.raises(SpecError, match=r"levels\[1\]\.b: expected an integer, got False"):
         n.int("b", minimum=0)
-    with pytest.raises(SpecError, match=r"levels\[1\]\.big: expected an integer of magnitude at most"):
+    with pytest.raises(SpecError, match=r"levels\[1\]\.big: expected a positive integer of magnitude at most"):
         n.int("big")
     assert n.optional_int("none") is None and n.optional_float("missing") is None
     with pytest.raises(SpecError, match=r"levels\[1\]\.z: expected a positive integer or null, got 0"):

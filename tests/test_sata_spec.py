@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from costmodel import compat
+from costmodel import scalesim as compat
 from costmodel.arch import load_arch
 from costmodel.types import Action, Tensor
 
@@ -72,5 +72,5 @@ def test_c4_sharing_removes_three_quarters_of_lif_power(arch):
 
 
 def test_estimate_profile_present(arch):
-    prof = arch.extra("profiles")["estimate"]
-    assert prof["clock_hz"] == 2.5e8
+    prof = arch.flops_estimate
+    assert prof is not None and prof.clock_hz == 2.5e8

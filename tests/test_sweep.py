@@ -237,36 +237,37 @@ def test_resolve_override_sets_the_right_value() -> None:
     assert arch_from_dict(data).compute.skip_zero_weights is True
 
 
-def test_imc_arch_points_have_no_loop_nest_dataflow(tmp_path: Path) -> None:
+def test_crossbar_arch_points_take_its_default_dataflow(tmp_path: Path) -> None:
+    """A grid of digital dataflows gives a crossbar arch one point with its default dataflow; the point equals
+    the engine's evaluation of the overridden arch (its default profile switched to spikesim-compat)."""
     from costmodel.arch import load_arch
-    from costmodel.imc import evaluate_network_imc
+    from spikeloop.engine import Options, run_network
 
     text = (
-        "archs:\n  - arch: spikeflow\n    overrides:\n      imc.default_profile: [native, spikesim-compat]\n"
+        "archs:\n  - arch: spikeflow\n    overrides:\n      default_profile: [native, spikesim-compat]\n"
         "  - generic3\nnetworks: [tiny.yaml]\ndataflows: [os, ws]\n"
     )
     grid = load_grid(write_grid(tmp_path, text))
     assert sorted((t.point.arch, t.point.dataflow) for t in grid.tasks) == [
         ("generic3", "os"),
         ("generic3", "ws"),
-        ("spikeflow", "imc"),
-        ("spikeflow", "imc"),
+        ("spikeflow", "default"),
+        ("spikeflow", "default"),
     ]
-    task = next(t for t in grid.tasks if dict(t.point.overrides).get("imc.default_profile") == "spikesim-compat")
+    task = next(t for t in grid.tasks if dict(t.point.overrides).get("default_profile") == "spikesim-compat")
     rec = evaluate_point(task)
     assert rec["status"] == "ok", rec.get("error")
-    want = evaluate_network_imc(
-        load_arch("spikeflow"), load_network(tmp_path / "tiny.yaml"), profile_name="spikesim-compat"
-    ).to_dict()
+    want = run_network(load_arch("spikeflow"), load_network(tmp_path / "tiny.yaml"),
+                       opts=Options(profile="spikesim-compat")).to_dict()
     assert rec["total_energy_pj"] == want["total_energy_pj"] and rec["latency_s"] == want["latency_s"]
-    assert rec["imc"]["profile"] == "spikesim-compat"
+    assert rec["profile"] == "spikesim-compat"
 
 
-def test_bad_imc_override_value_names_the_grid_key(tmp_path: Path) -> None:
+def test_bad_profile_override_value_names_the_grid_key(tmp_path: Path) -> None:
     path = write_grid(
-        tmp_path, "archs: [spikeflow]\noverrides:\n  imc.default_profile: [nosuch]\nnetworks: [tiny.yaml]\n"
+        tmp_path, "archs: [spikeflow]\noverrides:\n  default_profile: [nosuch]\nnetworks: [tiny.yaml]\n"
     )
-    with pytest.raises(SpecError, match=r"overrides\.imc\.default_profile: value 'nosuch': archspecs/spikeflow"):
+    with pytest.raises(SpecError, match=r"overrides\.default_profile: value 'nosuch': archspecs/spikeflow"):
         load_grid(path)
 
 

@@ -251,13 +251,13 @@ def test_explain_reports_a_mismatch(monkeypatch: pytest.MonkeyPatch) -> None:
 
     real = ex.evaluate
 
-    def tampered(arch, layer, mapping):  # noqa: ANN001, ANN202
-        c = real(arch, layer, mapping)
+    def tampered(arch, layer, mapping, accounting=None):  # noqa: ANN001, ANN202
+        c = real(arch, layer, mapping, accounting)
         key = Key("DRAM", Tensor.W, Action.READ)
         return dataclasses.replace(c, counts={**c.counts, key: c.counts[key] * 2})
 
     monkeypatch.setattr(ex, "evaluate", tampered)
-    res = ex.run_explain("generic3", "vgg16-tinyimagenet", "conv6", dataflow_name="os")
+    res = ex.run_explain("generic3", "vgg16-tinyimagenet", "conv6", dataflow="os")
     assert len(res.mismatches) == 1 and "DRAM/W/read" in res.mismatches[0]
     from spikeloop.cli import main
 

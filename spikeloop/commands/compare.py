@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from spikeloop.cli import UserError
-from spikeloop.cliargs import add_arch_network, output_dir, positive_int_list
-from spikeloop.commands.evaluate import mapper_for
+from spikeloop.cliargs import add_accounting, add_arch_network, output_dir, positive_int_list
 from spikeloop.compare import compare, render_markdown, write_comparison
+from spikeloop.engine import Options
 from spikeloop.progress import Progress
 
 
@@ -24,14 +24,14 @@ def _ints(text: str) -> list[int]:
 
 
 def _cmd(args: argparse.Namespace) -> int:
-    flows = [x.strip() for x in args.dataflows.split(",") if x.strip()]
-    if not flows:
+    flows = [x.strip() for x in args.dataflows.split(",") if x.strip()] if args.dataflows is not None else None
+    if flows is not None and not flows:
         raise UserError("--dataflows: expected a comma-separated list, e.g. os,ws,time-batched")
     ts = _ints(args.T)
-    total = len(flows) * len(ts)
+    opts = Options(profile=args.profile, activity=args.activity, latency=args.latency, lif_sharing=args.lif_sharing)
+    total = (len(flows) if flows else 3) * len(ts)
     with Progress(total, "compare", quiet=args.quiet) as bar:
-        cmp = compare(args.arch, args.network, flows, ts,
-                      lambda arch, df: mapper_for(arch, df, quiet=True), progress=bar.step)
+        cmp = compare(args.arch, args.network, flows, ts, opts=opts, progress=bar.step)
     print(render_markdown(cmp))
     if args.out:
         for p in write_comparison(cmp, Path(args.out)):
@@ -44,7 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Total and per-layer energy by level and tensor per dataflow and T, latency, "
                                    "EDP, and which dataflow wins per layer and why.")
     add_arch_network(p)
-    p.add_argument("--dataflows", default="os,ws,time-batched", help="comma-separated (os, ws, time-batched, best)")
+    p.add_argument("--dataflows", default=None,
+                   help="comma-separated: os, ws, time-batched (digital archs), packed, spikesim, time-batched "
+                        "(crossbar archs), best; default: every named dataflow of the arch")
+    add_accounting(p, dataflow=False)
     p.add_argument("-T", type=positive_int_list, default="1,2,4,8",
                    help="comma-separated timestep counts (default 1,2,4,8)")
     p.add_argument("--out", type=output_dir, default=None, help="folder for compare.md/.csv/.json/.png")

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from costmodel.accounting import Accounting
 from costmodel.arch import Arch, load_arch
 from costmodel.cost import Cost, Key
 from costmodel.evaluate import bits_of, evaluate
-from costmodel.mapping import Invalid, Mapping, load_mapping
+from costmodel.mapping import Invalid, Mapping
 from costmodel.network import load_network
+from costmodel.network_eval import accounting_layers
 from costmodel.symbolic import (
     CYCLES,
     DIM_SYMBOLS,
@@ -31,10 +33,9 @@ from costmodel.symbolic import (
 )
 from costmodel.types import DIMS, Action, Tensor
 from costmodel.workload import Layer
-from mappers.dataflows import DATAFLOWS, dataflow
-from mappers.heuristic import heuristic_mapping
 from spikeloop.cli import UserError
-from spikeloop.cliargs import DataflowGiven, add_arch_network, positive_int
+from spikeloop.cliargs import add_accounting, add_arch_network, positive_int
+from spikeloop.engine import Options, mapper, resolve
 from spikeloop.formatting import table
 
 REL_TOL = 1e-9
@@ -70,12 +71,14 @@ class _Checker:
         return f"**differs: {_num(theirs)}**"
 
 
-def explain_layer(arch: Arch, layer: Layer, mapping: Mapping, *, title: str = "") -> Explained:
-    """The explanation of one layer under one mapping (raises ValueError if the mapping is invalid)."""
-    cost = evaluate(arch, layer, mapping)
+def explain_layer(arch: Arch, layer: Layer, mapping: Mapping, *, title: str = "",
+                  accounting: Accounting | None = None) -> Explained:
+    """The explanation of one layer under one mapping and accounting profile (raises ValueError if the mapping
+    is invalid)."""
+    cost = evaluate(arch, layer, mapping, accounting)
     if isinstance(cost, Invalid):
         raise ValueError(f"layer {layer.name}: {cost}")
-    sc = symbolic_cost(arch, layer, mapping)
+    sc = symbolic_cost(arch, layer, mapping, accounting=accounting)
     vals = sc.values
     lp = sc.layer_priced
     check = _Checker()
@@ -151,6 +154,19 @@ def explain_layer(arch: Arch, layer: Layer, mapping: Mapping, *, title: str = ""
         out.append(table(["tensor", "action", "elements", "value", "words", "energy (pJ)", "value", "evaluate()"],
                          rows) + "\n")
 
+    # ---- actions of components that are not storage levels (a crossbar's column periphery, per-PE-cycle charges)
+    names = {lv.name for lv in arch.levels} | {"compute", "lif"}
+    rows = []
+    for key in sorted((k for k in lp.counts if k.component not in names), key=lambda k: k.label):
+        n_val, e_val = at(lp.counts[key]), at(lp.energy[key])
+        ok = check(f"{key.label} count", n_val, cost.counts.get(key, 0.0))
+        ok_e = check(f"{key.label} energy", e_val, cost.energy_pj.get(key, 0.0))
+        rows.append([key.label, show(lp.counts[key]), _num(n_val), show(lp.energy[key]), _num(e_val),
+                     ok if ok != "=" else ok_e])
+    if rows:
+        out.append("## Crossbar periphery and other actions\n")
+        out.append(table(["action", "count", "value", "energy (pJ)", "value", "evaluate()"], rows) + "\n")
+
     # ---- compute
     rows = []
     for action, label in ((Action.AC, "accumulations"), (Action.LIF, "LIF updates")):
@@ -199,32 +215,32 @@ def explain_layer(arch: Arch, layer: Layer, mapping: Mapping, *, title: str = ""
                      cost=cost)
 
 
-def run_explain(arch_name: str, network_name: str, layer_name: str, *, dataflow_name: str = "os",
-                timesteps: int | None = None, mapping_file: str | None = None) -> Explained:
-    """The Python face of ``spikeloop explain``."""
-    arch = load_arch(arch_name)
+def run_explain(arch_name: str, network_name: str, layer_name: str, *, dataflow: str | None = None,
+                timesteps: int | None = None, mapping_file: str | None = None, opts: Options | None = None
+                ) -> Explained:
+    """The Python face of ``spikeloop explain``: the layer as the profile counts it, mapped as ``evaluate`` maps
+    it (the dataflow, or the layer's mapping in a mapping file)."""
+    arch, acc = resolve(load_arch(arch_name), opts)
     network = load_network(network_name, timesteps=timesteps)
-    layer = network.layer(layer_name)
+    network.layer(layer_name)  # a KeyError naming the layers
+    layer = next(la for la in accounting_layers(network, acc) if la.name == layer_name)
     if not layer.has_weights:
         raise UserError(f"layer {layer_name} is a {layer.kind.value} layer; explain covers conv and linear layers "
                         "(pool/add layers are priced as outermost-level traffic only)")
-    if mapping_file is not None:
-        mapping = load_mapping(mapping_file, [lv.name for lv in arch.levels])
-        how = f"mapping {mapping_file}"
-    else:
-        m = heuristic_mapping(arch, layer, dataflow(dataflow_name))
-        if isinstance(m, Invalid):
-            raise UserError(f"layer {layer_name}: no legal {dataflow_name} mapping: {m}")
-        mapping = m
-        how = f"dataflow {dataflow_name} (heuristic mapping)"
-    title = f"{layer.name} of {network.name} on {arch.name}, {how}, T = {layer.bound(DIMS[0])}"
-    return explain_layer(arch, layer, mapping, title=title)
+    fn, how = mapper(arch, dataflow=dataflow, mapping_file=mapping_file, accounting=acc)
+    m = fn(layer)
+    if isinstance(m, Invalid):
+        raise UserError(f"layer {layer_name}: no legal mapping ({how}): {m}")
+    title = (f"{layer.name} of {network.name} on {arch.name}, {how}, profile {acc.name}, "
+             f"T = {layer.bound(DIMS[0])}")
+    return explain_layer(arch, layer, m, title=title, accounting=acc)
 
 
 def _cmd(args: argparse.Namespace) -> int:
     if args.mapping and args.dataflow_given:
         raise UserError("give either --mapping or --dataflow, not both")
-    result = run_explain(args.arch, args.network, args.layer, dataflow_name=args.dataflow, timesteps=args.T,
+    opts = Options(profile=args.profile, activity=args.activity, latency=args.latency, lif_sharing=args.lif_sharing)
+    result = run_explain(args.arch, args.network, args.layer, dataflow=args.dataflow, timesteps=args.T, opts=opts,
                          mapping_file=args.mapping)
     print(result.markdown)
     return 1 if result.mismatches else 0
@@ -236,9 +252,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Print each level's per-tensor access counts and energies as formulas in the "
                                    "layer dims (Markdown), with their values and a check against evaluate().")
     add_arch_network(p, layer=True)
-    p.add_argument("--dataflow", default="os", action=DataflowGiven,
-                   help=f"one of {', '.join(DATAFLOWS)} (default: os)")
-    p.add_argument("--mapping", default=None, help="a mapping YAML instead of the dataflow's heuristic mapping")
+    add_accounting(p)
+    p.add_argument("--mapping", default=None, help="a mapping file instead of the dataflow's mapping (one mapping, "
+                                                   "or the per-layer mappings of evaluate --json)")
     p.add_argument("-T", type=positive_int, default=None, help="timesteps (default: the network file's)")
     p.set_defaults(func=_cmd, dataflow_given=False)
 

@@ -9,33 +9,36 @@ from pathlib import Path
 
 from costmodel.arch import load_arch
 from costmodel.network import load_network
-from mappers.dataflows import DATAFLOWS
+from costmodel.network_eval import accounting_layers
 from mappers.mapping_io import FORMATS, dump
 from mappers.mapspace import build_mapspace, describe, load_constraints
 from mappers.search import METHODS, SearchResult, constraints_for, search
 from spikeloop.cli import UserError
-from spikeloop.cliargs import add_arch_network, nonneg_int, output_file, positive_float, positive_int
+from spikeloop.cliargs import add_accounting, add_arch_network, nonneg_int, output_file, positive_float, positive_int
+from spikeloop.engine import Options, resolve
 from spikeloop.formatting import si, table
 
 
 def run_map(arch_name: str, network_name: str, layer_name: str, *, method: str = "cpsat",
             objective_name: str = "energy", dataflow_name: str | None = None, constraints_file: str | None = None,
             time_limit_s: float | None = None, timesteps: int | None = None, seed: int = 0, workers: int = 2,
-            quiet: bool = True) -> tuple[SearchResult, dict]:
-    """The Python face of ``spikeloop map``: (result, mapspace description)."""
-    arch = load_arch(arch_name)
+            quiet: bool = True, opts: Options | None = None) -> tuple[SearchResult, dict]:
+    """The Python face of ``spikeloop map``: (result, mapspace description). The layer is searched as the
+    profile counts it (the same layer ``evaluate`` prices)."""
+    arch, acc = resolve(load_arch(arch_name), opts)
     network = load_network(network_name, timesteps=timesteps)
     try:
-        layer = network.layer(layer_name)
+        network.layer(layer_name)
     except KeyError as exc:
         raise UserError(exc.args[0]) from None
+    layer = next(la for la in accounting_layers(network, acc) if la.name == layer_name)
     if not layer.has_weights:
         raise UserError(f"layer {layer_name} is a {layer.kind.value} layer: it has no loop nest to map")
     extra = load_constraints(constraints_file, arch) if constraints_file else None
     cons = constraints_for(arch, dataflow_name, extra)
-    space = build_mapspace(arch, layer, cons)
+    space = build_mapspace(arch, layer, cons, acc)
     res = search(arch, layer, method=method, objective_name=objective_name, constraints=cons,
-                 time_limit_s=time_limit_s, seed=seed, workers=workers, quiet=quiet)
+                 time_limit_s=time_limit_s, seed=seed, workers=workers, quiet=quiet, accounting=acc)
     return res, describe(space)
 
 
@@ -61,7 +64,8 @@ def _cmd(args: argparse.Namespace) -> int:
         res, space = run_map(args.arch, args.network, args.layer, method=args.method, objective_name=args.objective,
                              dataflow_name=args.dataflow, constraints_file=args.constraints,
                              time_limit_s=args.time_limit, timesteps=args.T, seed=args.seed, workers=args.workers,
-                             quiet=args.quiet)
+                             quiet=args.quiet, opts=Options(profile=args.profile, activity=args.activity,
+                                                            latency=args.latency, lif_sharing=args.lif_sharing))
     except (OverflowError, RuntimeError) as exc:
         raise UserError(str(exc)) from exc
     arch = load_arch(args.arch)
@@ -87,7 +91,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_arch_network(p, layer=True)
     p.add_argument("--method", default="cpsat", choices=METHODS)
     p.add_argument("--objective", default="energy", choices=("energy", "edp"))
-    p.add_argument("--dataflow", default=None, help=f"constrain to a dataflow: {', '.join(DATAFLOWS)} (default: free)")
+    add_accounting(p)
     p.add_argument("--constraints", default=None, help="a constraints YAML (fixed factors, orders, keep/bypass)")
     p.add_argument("--time-limit", type=positive_float, default=None, help="seconds (cpsat default 30, random 10)")
     p.add_argument("-T", type=positive_int, default=None, help="timesteps (default: the network file's)")

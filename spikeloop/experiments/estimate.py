@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from costmodel import compat
+from costmodel import scalesim
 from costmodel.arch import Arch, load_arch
 from costmodel.estimate import (
     conv_stack_macs,
@@ -76,8 +76,10 @@ def list_work_nj(inputs: ListInputs, e_ac: float) -> tuple[float, float]:
 def lth_nj(arch: Arch, e_ac: float) -> tuple[float, float]:
     """(E_est in nJ, non-zero synaptic ops) of LTH: the SATA tool's MAC count of ``lth`` x E_AC."""
     net = load_network("lth")
-    opt = compat.options_from_arch(arch)
-    synops = sum(compat.synaptic_ops(layer, opt) for layer in net.layers if layer.has_weights)
+    tool = arch.profile("sata-compat")
+    synops = sum(layer.macs * layer.mean_spike_density
+                 * scalesim.tool_output_scale(layer, tool.mac_padding or 0, tool.fc_output_3x3)
+                 for layer in net.layers if layer.has_weights)
     return synops * e_ac * 1e-3, synops
 
 

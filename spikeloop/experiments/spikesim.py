@@ -1,8 +1,10 @@
 """SpikeFlow / SpikeSim (65 nm RRAM IMC) rows of the paper: Table II's SpikeSim column, Fig. 4(a), Fig. 6(a).
 
-Every ``ours`` comes from :mod:`costmodel.imc` on ``archspecs/spikeflow.yaml``; the paper's numbers below are only
-printed beside ours (``Row.paper``), never used in a computation. The DT-SNN row takes its exit-timestep
-distribution from the crossbar package's reference SNN (:func:`crossbar.experiments.exit_timestep_distribution`).
+Every ``ours`` comes from the one engine on ``archspecs/spikeflow.yaml`` (:func:`spikeloop.engine.run_network`:
+the crossbar arch's levels in the loop nest, its profiles ``native`` and ``spikesim-compat``); the paper's
+numbers below are only printed beside ours (``Row.paper``), never used in a computation. The DT-SNN row takes its
+exit-timestep distribution from the crossbar package's reference SNN
+(:func:`crossbar.experiments.exit_timestep_distribution`).
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from costmodel.arch import Arch, load_arch
-from costmodel.imc import ImcNetworkResult, dt_edp_reduction, evaluate_network_imc, lif_area_reduction
+from costmodel.imc import dt_edp_reduction
 from costmodel.network import load_network
+from costmodel.network_eval import NetworkResult
+from spikeloop.engine import Options, run_network
 from spikeloop.rows import Row
 
 ARCH = "spikeflow"
@@ -50,9 +54,21 @@ PAPER_F6A = {2: 1.38, 4: 2.41}
 
 
 def _eval(arch: Arch, network: str, *, profile: str, timesteps: int | None = None,
-          latency: str | None = None) -> ImcNetworkResult:
-    return evaluate_network_imc(arch, load_network(network, timesteps=timesteps), profile_name=profile,
-                                latency=latency)
+          latency: str | None = None, lif_sharing: int | None = None) -> NetworkResult:
+    return run_network(arch, load_network(network, timesteps=timesteps),
+                       opts=Options(profile=profile, latency=latency, lif_sharing=lif_sharing))
+
+
+def lif_module_area_um2(result: NetworkResult) -> float:
+    """The LIF module's area: its membrane SRAM and its datapaths (um^2)."""
+    parts = dict(result.area_breakdown_um2)
+    return parts["lif_membrane_sram"] + parts["lif_logic"]
+
+
+def lif_area_reduction(arch: Arch, network: str, sharing: int, *, profile: str) -> float:
+    """A_LIF(C#1) / A_LIF(C#n): the LIF-module area reduction of C#n sharing (Fig. 6(a) quantity)."""
+    base = lif_module_area_um2(_eval(arch, network, profile=profile, lif_sharing=1))
+    return base / lif_module_area_um2(_eval(arch, network, profile=profile, lif_sharing=sharing))
 
 
 def table2_rows(arch: Arch) -> list[Row]:
@@ -140,12 +156,11 @@ def f4a_dt_row(arch: Arch, fractions: Sequence[float] | None = None, source: str
 
 
 def f6a_rows(arch: Arch) -> list[Row]:
-    net = load_network(F6A_NETWORK)
-    area = evaluate_network_imc(arch, net, profile_name=NATIVE).area_um2
-    membrane_share = 100 * area["lif_membrane_sram"] / area["lif_module"]
+    res = _eval(arch, F6A_NETWORK, profile=NATIVE)
+    membrane_share = 100 * dict(res.area_breakdown_um2)["lif_membrane_sram"] / lif_module_area_um2(res)
     rows = []
     for n in (2, 4):
-        ours = lif_area_reduction(arch, net, n, profile_name=NATIVE)
+        ours = lif_area_reduction(arch, F6A_NETWORK, n, profile=NATIVE)
         rows.append(Row(
             id=f"f6a-c{n}-area", paper=PAPER_F6A[n], ours=ours, unit="x",
             note=(f"LIF-module area C#1 / C#{n} on {F6A_NETWORK} (native: membrane SRAM of every firing layer, "

@@ -21,10 +21,9 @@ from typing import Any, TextIO
 
 from costmodel.arch import Arch, arch_from_dict
 from costmodel.network import network_from_data
-from costmodel.network_eval import NetworkResult, evaluate_network
-from mappers.dataflows import dataflow
-from mappers.heuristic import heuristic_mapping
-from spikeloop.sweep.grid import BEST, IMC, Task, canonical
+from costmodel.network_eval import NetworkResult
+from spikeloop.engine import run_network
+from spikeloop.sweep.grid import DEFAULT, Task, canonical
 from spikeloop.sweep.results import Record, lock, non_finite, repair
 
 _RESULT_KEYS = (
@@ -69,20 +68,9 @@ def _evaluate(task: Task) -> NetworkResult:
     net = network_from_data(task.network_data, task.network_file)
     if net.timesteps != p.T:
         net = net.with_timesteps(p.T)
-    if p.dataflow == IMC:
-        from costmodel.imc import evaluate_network_imc
-
-        return evaluate_network_imc(arch, net)
-    if arch.extra("imc") is not None:
-        raise ValueError(f"arch {arch.name} is an IMC arch: dataflow {p.dataflow} does not apply")
-    if p.dataflow == BEST:
-        from mappers.search import best_mapping_fn
-
-        # the sweep is parallel across points: one solver thread per point
-        mapper = best_mapping_fn(arch, quiet=True, workers=1, objective_name=p.objective or "energy")
-        return evaluate_network(arch, net, mapper, method=f"{p.dataflow} ({p.objective or 'energy'})")
-    flow = dataflow(p.dataflow)
-    return evaluate_network(arch, net, lambda layer: heuristic_mapping(arch, layer, flow), method=p.dataflow)
+    # the sweep is parallel across points: one solver thread per point
+    return run_network(arch, net, dataflow=None if p.dataflow == DEFAULT else p.dataflow,
+                       objective=p.objective or "energy", workers=1)
 
 
 def evaluate_point(task: Task) -> Record:
@@ -96,8 +84,9 @@ def evaluate_point(task: Task) -> Record:
     try:
         d = _evaluate(task).to_dict()
         results: Record = {"arch_name": d["arch"], "network_name": d["network"], **{k: d[k] for k in _RESULT_KEYS}}
-        if "imc" in d:  # the IMC summary: profile, tiles, PEs, area breakdown
-            results["imc"] = d["imc"]
+        results["profile"] = d["profile"]
+        if d["sizing"] == "resident":  # the area of a resident-weight (crossbar) arch, by part
+            results["area_breakdown_um2"] = d["area_breakdown_um2"]
         results["layers"] = [{k: lr[k] for k in _LAYER_KEYS} for lr in d["layers"]]
         bad = non_finite(results)
         if bad:

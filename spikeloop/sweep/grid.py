@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import archspecs
-from costmodel.arch import arch_from_dict
+from costmodel.arch import Arch, arch_from_dict
 from costmodel.network import network_from_data
 from costmodel.specio import Node, SpecError, load_yaml
-from mappers.dataflows import DATAFLOWS
+from mappers.dataflows import CROSSBAR_FLOWS, DATAFLOWS, flow_names
 from spikeloop.sweep.overrides import Setter, resolve_override
 
 BEST = "best"
-IMC = "imc"  # the dataflow of every point on an in-memory-compute arch (costmodel.imc)
+DEFAULT = "default"  # a point on an arch none of the grid's dataflows apply to: the arch's default dataflow
 OBJECTIVES = ("energy", "edp")
 
 
@@ -162,18 +162,9 @@ def _read_overrides(node: Node, key: str) -> list[Override]:
 
 
 # ---------------------------------------------------------------------------------------- archs
-def _validate_arch(data: Any, file: str) -> None:
-    """Build the arch (and, for an IMC arch, its crossbar spec and default profile) or raise SpecError."""
-    arch = arch_from_dict(data, file)
-    if arch.extra("imc") is not None:
-        from costmodel.imc import imc_spec, resolve_options
-
-        try:
-            imc_spec(arch)
-            resolve_options(arch)
-        except (ValueError, KeyError) as exc:
-            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-            raise SpecError(msg if msg.startswith(file) else f"{file}: {msg}") from None
+def _validate_arch(data: Any, file: str) -> Arch:
+    """Build the arch (every section is typed and checked by the loader) or raise SpecError."""
+    return arch_from_dict(data, file)
 
 
 def _resolve_overrides(base: Any, arch_file: str, overrides: list[Override]) -> list[tuple[str, Setter, list[Any]]]:
@@ -258,7 +249,7 @@ def load_grid(path: str | Path) -> Grid:
     global_ov = _read_overrides(root, "overrides")
     net_names = _str_list(root, "networks")
     t_values = _timesteps(root)
-    flows = _choices(root, "dataflows", ["os"], (*DATAFLOWS, BEST), "dataflow")
+    flows = _choices(root, "dataflows", ["os"], (*DATAFLOWS, *CROSSBAR_FLOWS, BEST), "dataflow")
     objectives = _choices(root, "objectives", ["energy"], OBJECTIVES, "objective")
     nets = _networks(root, net_names, path.parent, t_values)
 
@@ -268,9 +259,11 @@ def load_grid(path: str | Path) -> Grid:
         name, own_ov, apath = _arch_entry(root, i, entry, path.parent)
         afile = _shown(apath)
         base = load_yaml(apath)
-        _validate_arch(base, afile)  # the unmodified arch must load too
-        # an IMC arch (imc: section) keeps its weights in crossbars: no loop-nest dataflow, one point
-        arch_flows = [IMC] if isinstance(base, dict) and "imc" in base else flows
+        arch = _validate_arch(base, afile)  # the unmodified arch must load too
+        # a crossbar arch takes the crossbar dataflows of the grid, a digital arch the digital ones; an arch none
+        # of them applies to gets one point with its default dataflow
+        names = flow_names(arch.crossbar is not None)
+        arch_flows = [f for f in flows if f in names or f == BEST] or [DEFAULT]
         for pairs, adata in _arch_combos(base, afile, global_ov + own_ov):
             adigest = data_digest(adata)
             for net in nets:
