@@ -51,7 +51,7 @@ class LayerResult:
     tiles: int = 0
     area_um2: float = 0.0
     busy_cycles: float = 0.0  # the layer's own cycles (its latency share may be smaller when layers pipeline)
-    utilization: float = 0.0  # MACs / (busy cycles x the compute slots the layer occupies)
+    utilization: float = 0.0  # MACs / (busy cycles x the compute slots the layer occupies); 0 for pool/add
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -337,7 +337,7 @@ def evaluate_network(arch: Arch, network: Network, mapper: MapperFn, *, method: 
         breakdown = (("total", chip),)
     results = tuple(
         LayerResult(name=layer.name, kind=layer.kind, cost=c, mapping=m, pes=p, tiles=t, area_um2=a, busy_cycles=b,
-                    utilization=c.macs / (b * o) if b > 0 else 0.0)
+                    utilization=c.macs / (b * o) if b > 0 and layer.has_weights else 0.0)
         for layer, c, m, p, t, a, b, o in zip(network.layers, costs, mappings, pes, tiles, areas, busy, own,
                                                strict=True))
     return NetworkResult(arch=arch, network=network, layers=results, method=method, accounting=acc,

@@ -19,7 +19,7 @@ def render(result: NetworkResult) -> str:
     for lr in result.layers:
         c = lr.cost
         rows.append([lr.name, lr.kind.value, si(c.total_energy_pj * 1e-12, "J"), f"{c.cycles:,.0f}",
-                     si(c.edp_pj_s * 1e-12, "J·s"), f"{lr.utilization:.2f}",
+                     si(c.edp_pj_s * 1e-12, "J·s"), f"{lr.utilization:.2f}" if lr.mapping is not None else "-",
                      lr.mapping.t_position() if lr.mapping else "-"])
     tot = result.total
     rows.append(["total", "", si(tot.total_energy_pj * 1e-12, "J"), f"{tot.cycles:,.0f}",
