@@ -39,6 +39,11 @@ class Accounting:
       tool's schedule; ``spikesim``: the public SpikeSim allocation);
       ``latency``: None (the arch's rule) or how layer latencies add up (:class:`~costmodel.types.Latency`);
       ``layer_overlap``: with ``per-output-neuron`` latency, the part of a layer done when the next starts.
+      ``update_reads``: an update of a partial sum by the accumulators is a read-modify-write: also count the
+      read (every update but the first touch of each element in each instance), as Timeloop does.
+      ``drain_reads``: count the reads that send a partial sum up to its parent (spills, spatial-reduction
+      drains) and the read of every finished sum by the LIF/activation unit; Timeloop has neither (the value
+      leaves with the update to the parent).
       ``price_weightless_layers``: price pool and add layers (outermost-level traffic, accumulations, LIF); the
       public SATA and SpikeSim tools price weight layers only (False: those layers are listed at zero cost).
 
@@ -81,6 +86,8 @@ class Accounting:
     latency: Latency | None = None
     layer_overlap: float = 1.0
     price_weightless_layers: bool = True
+    update_reads: bool = False
+    drain_reads: bool = True
     activity: Activity = Activity.EVENT
     pe_cycle_charges: bool = False
     output_size: OutputSize = OutputSize.CONV
@@ -143,8 +150,9 @@ def accounting_from_node(node: Node, name: str, *, crossbar: bool, systolic: boo
         kw["latency"] = node.enum("latency", Latency)
     if node.has("layer_overlap"):
         kw["layer_overlap"] = node.float("layer_overlap", minimum=0.0, maximum=1.0, strict_minimum=True)
-    if node.has("price_weightless_layers"):
-        kw["price_weightless_layers"] = node.bool("price_weightless_layers")
+    for key in ("price_weightless_layers", "update_reads", "drain_reads"):
+        if node.has(key):
+            kw[key] = node.bool(key)
     enums = {"activity": Activity, "output_size": OutputSize, "packing": Packing}
     for key in CROSSBAR_OPTIONS:
         if not node.has(key):

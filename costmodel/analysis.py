@@ -202,6 +202,7 @@ class Access:
     sign: int = 1
     compute_side: bool = False
     pair: tuple[int, int] | None = None
+    rmw: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,9 +267,9 @@ class _Builder:
         return i
 
     def access(self, level: int, tensor: Tensor, action: Action, quantity: Quantity, sign: int = 1, *,
-               compute_side: bool = False, pair: tuple[int, int] | None = None) -> int:
+               compute_side: bool = False, pair: tuple[int, int] | None = None, rmw: bool = False) -> int:
         i = self.q(quantity)
-        self.accesses.append(Access(level, tensor, action, i, sign, compute_side, pair))
+        self.accesses.append(Access(level, tensor, action, i, sign, compute_side, pair, rmw))
         return i
 
     def cross(self, level: int, tensor: Tensor, quantity: Quantity, elements: int = 1,
@@ -379,7 +380,13 @@ def _compute_side(b: _Builder, tensor: Tensor, level: int, presence: Presence | 
     if tensor in (Tensor.W, Tensor.I):
         b.access(level, tensor, Action.READ, ops.without(group(level)), compute_side=True)
     elif tensor is Tensor.O:
-        b.access(level, tensor, Action.UPDATE, ops.without(group(level)), compute_side=True)
+        updates = ops.without(group(level))
+        b.access(level, tensor, Action.UPDATE, updates, compute_side=True)
+        # first touches: every element once per instance (the relevant loops x the instances above the level)
+        first = Quantity(_positions(view, lambda j, p: p.dim in rel or (p.spatial and p.level < level)),
+                         presence=presence)
+        b.access(level, tensor, Action.READ, updates, compute_side=True, rmw=True)
+        b.access(level, tensor, Action.READ, first, -1, compute_side=True, rmw=True)
     elif tensor is Tensor.U:
         b.access(level, tensor, Action.UPDATE, ops.without(group(level)))
     else:
@@ -447,13 +454,15 @@ def _with(q: Quantity, presence: Presence | bool) -> Quantity:
     return q if presence is True or presence is False else replace(q, presence=presence)
 
 
-def analyze(view: NestView, stride: int) -> Analysis:
-    """The analysis of ``view`` for a layer of input ``stride`` (see the module docstring)."""
+def analyze(view: NestView, stride: int, spiking: bool = True) -> Analysis:
+    """The analysis of ``view`` for a layer of input ``stride`` (see the module docstring). A non-spiking layer
+    (``spiking`` False: ReLU or identity neurons) has no membrane: U is not touched; ``lif_ops`` then counts its
+    output activations."""
     b = _Builder(view, stride)
     macs = b.q(Quantity(tuple(range(len(view.positions)))))
     lif = b.q(Quantity(_positions(view, lambda j, p: p.dim in OP_SPACE[Tensor.U])))
     for tensor in Tensor:
-        if view.candidates(tensor):
+        if view.candidates(tensor) and (spiking or tensor is not Tensor.U):
             _tensor(b, tensor)
     temporal = tuple(b.q(Quantity(_positions(view, lambda j, p, lv=lv: p.level == lv and not p.spatial)))
                      for lv in range(view.n_levels))

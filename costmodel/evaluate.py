@@ -80,8 +80,22 @@ def nest_of(arch: Arch, mapping: Mapping) -> tuple[NestView, Array]:
     return view, np.array(bounds, dtype=np.int64).reshape(1, len(bounds))
 
 
+def supports(arch: Arch, layer: Layer) -> Invalid | None:
+    """Whether ``arch`` can run ``layer`` at all: multi-bit inputs need a MAC price (``compute.mac_pj``, or
+    bit-serial PEs) unless the arch computes in crossbars (rows driven bit-serially)."""
+    c = arch.compute
+    if layer.input_bits > 1 and arch.crossbar is None and c.mac_pj is None and not c.mac_bit_serial:
+        return Invalid(kind=InvalidKind.UNSUPPORTED, key="compute.mac_pj",
+                       reason=f"layer {layer.name} has {layer.input_bits}-bit inputs, but arch {arch.name}'s PEs only "
+                              "accumulate: give compute.mac_pj (pJ per multiply-accumulate) or mac_pj: bit-serial")
+    return None
+
+
 def check(arch: Arch, layer: Layer, mapping: Mapping) -> Invalid | None:
-    """Structural legality (not capacity): level count, factors, fanout, bypass."""
+    """Structural legality (not capacity): the arch runs the layer, level count, factors, fanout, bypass."""
+    unsupported = supports(arch, layer)
+    if unsupported is not None:
+        return unsupported
     if len(mapping.levels) != len(arch.levels):
         return Invalid(reason=f"mapping has {len(mapping.levels)} levels, arch {arch.name} has {len(arch.levels)}",
                        kind=InvalidKind.FACTORS)
@@ -127,7 +141,7 @@ class _FormCache:
         if hit is not None and hit[0] is arch:
             self._items.move_to_end(key)
             return hit[1]
-        form = price(arch, layer, analyze(view, layer.stride), accounting)
+        form = price(arch, layer, analyze(view, layer.stride, layer.spiking), accounting)
         self._items[key] = (arch, form)
         if len(self._items) > self.size:
             self._items.popitem(last=False)

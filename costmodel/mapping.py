@@ -103,17 +103,20 @@ class InvalidKind(StrEnum):
     BYPASS = "bypass"
     CAPACITY = "capacity"
     RESIDENT = "resident"
+    UNSUPPORTED = "unsupported"  # the arch cannot run the layer at all (e.g. multi-bit inputs on AC-only PEs)
     OTHER = "invalid"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Invalid:
-    """Why a mapping cannot run: a value, not an exception. ``level`` names the arch level."""
+    """Why a mapping cannot run: a value, not an exception. ``level`` names the arch level, ``key`` the arch
+    spec key that refuses it when it is not a level's (e.g. ``compute.mac_pj``)."""
 
     reason: str
     level: str = ""
     tensor: Tensor | None = None
     kind: InvalidKind = InvalidKind.OTHER
+    key: str = ""
 
     def __str__(self) -> str:
         parts = [p for p in (self.level, self.tensor.value if self.tensor else "") if p]

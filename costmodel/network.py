@@ -19,7 +19,10 @@ Top level::
       membrane_bits: 16
       spike_density: 0.15         # or spike_density_per_t: [T values] (exactly one of the two)
       weight_density: 1.0
-      neuron: {leak: 0.99, threshold: 1.0, reset: soft}     # leak 1 = IF; reset soft|hard
+      neuron: {leak: 0.99, threshold: 1.0, reset: soft}     # leak 1 = IF; reset soft|hard;
+                                  # or neuron: relu | none (a non-spiking layer: no membrane, no LIF)
+      input_bits: 1               # optional, default 1 (spikes); e.g. 8 for a direct-coded first layer
+      output_bits: 8              # optional: 1 for spiking layers (the default); required when non-spiking
     layers: [...]                 # required, non-empty
 
 Every layer has ``name`` (unique, not ``input``) and ``kind`` (conv, linear, pool, add), plus the
@@ -74,7 +77,7 @@ from typing import Any
 
 import archspecs
 from costmodel.specio import Node, SpecError, load_yaml
-from costmodel.types import LayerKind, PoolKind
+from costmodel.types import Activation, LayerKind, PoolKind
 from costmodel.workload import Layer, Network, Neuron, Reset
 
 INPUT = "input"  # the name by which layers refer to the network input
@@ -110,6 +113,9 @@ class _Attrs:
     spike_density_per_t: tuple[float, ...] | None
     weight_density: float
     neuron: Neuron
+    activation: Activation
+    input_bits: int
+    output_bits: int | None  # None: not given (spiking layers output 1-bit spikes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,12 +250,24 @@ def _read_attrs(node: Node, base: _Attrs | None, t: int, *, weights: bool) -> _A
         return getattr(base, key)
 
     density, per_t = _read_densities(node, base, t)
-    if node.has("neuron") or base is None:
+    if node.has("neuron") and isinstance(node.raw("neuron"), str):
+        activation = node.enum("neuron", Activation)
+        if activation is Activation.LIF:
+            raise node.error("neuron", "a LIF neuron is a mapping {leak, threshold, reset}; a string names a "
+                                       "non-spiking activation: relu or none")
+        neuron = Neuron() if base is None else base.neuron
+    elif node.has("neuron") or base is None:
         neuron_node = node.child("neuron")
         assert neuron_node is not None
-        neuron = _read_neuron(neuron_node, None if base is None else base.neuron)
+        neuron = _read_neuron(neuron_node, None if base is None or base.activation is not Activation.LIF
+                              else base.neuron)
+        activation = Activation.LIF
     else:
-        neuron = base.neuron
+        neuron, activation = base.neuron, base.activation
+    if node.has("output_bits"):
+        output_bits: int | None = node.int("output_bits", maximum=64)
+    else:
+        output_bits = None if base is None else base.output_bits
     if weights:
         weight_bits, weight_density = pick_int("weight_bits"), pick_fraction("weight_density")
     else:
@@ -263,6 +281,10 @@ def _read_attrs(node: Node, base: _Attrs | None, t: int, *, weights: bool) -> _A
         spike_density_per_t=per_t,
         weight_density=weight_density,
         neuron=neuron,
+        activation=activation,
+        input_bits=node.int("input_bits", maximum=64) if node.has("input_bits")
+        else (1 if base is None else base.input_bits),
+        output_bits=output_bits,
     )
 
 
@@ -379,6 +401,16 @@ def _read_layer(
         bounds = (t, batch, src.channels, src.channels, src.height, src.width, 1, 1)
         in_h, in_w, out = src.height, src.width, src
 
+    if attrs.activation is Activation.LIF:
+        if attrs.output_bits not in (None, 1):
+            raise node.error("output_bits", f"a spiking layer outputs 1-bit spikes, got {attrs.output_bits} (a "
+                                            "non-spiking layer says neuron: relu or none)")
+        output_bits = 1
+    elif attrs.output_bits is None:
+        raise node.error("output_bits", "required for a non-spiking layer (neuron: "
+                                        f"{attrs.activation.value}): the bits of its output activations")
+    else:
+        output_bits = attrs.output_bits
     node.done()
     try:
         layer = Layer(
@@ -397,6 +429,9 @@ def _read_layer(
             weight_density=attrs.weight_density,
             neuron=attrs.neuron,
             pool=pool,
+            activation=attrs.activation,
+            input_bits=attrs.input_bits,
+            output_bits=output_bits,
         )
     except ValueError as exc:
         raise SpecError(f"{node.where()}: {exc}") from None

@@ -210,13 +210,14 @@ class ElementCounts:
 
 def element_counts(form: CostForm, factors: Array, *, rank: Sequence[int] | None = None,
                    keeps: Sequence[frozenset[Tensor]] | None = None) -> ElementCounts:
-    """Per-(level, tensor) element accesses of M mappings, straight from the analysis."""
+    """Per-(level, tensor) element accesses of M mappings: the analysis's accesses that the form's accounting
+    counts (``form.accesses``)."""
     from costmodel.types import Action
 
     values = quantity_values(form, factors, rank=rank, keeps=keeps)
     an = form.analysis
     stores: dict[Action, dict[tuple[int, Tensor], Array]] = {Action.READ: {}, Action.WRITE: {}, Action.UPDATE: {}}
-    for a in an.accesses:
+    for a in form.accesses:
         d = stores[a.action]
         d[(a.level, a.tensor)] = d.get((a.level, a.tensor), 0.0) + a.sign * values[a.q]
     traffic: dict[tuple[int, Tensor], Array] = {}

@@ -38,14 +38,30 @@ CROSSBAR = "crossbar"  # the component of crossbar read steps (Key("crossbar", W
 
 
 # ------------------------------------------------------------------------------ equations
-def tensor_bits(tensor: Tensor, weight_bits: int, psum_bits: int, membrane_bits: int) -> int:
-    """Bits per element: W weight_bits, I and S 1 (spikes), O psum_bits, U membrane_bits."""
-    return {Tensor.W: weight_bits, Tensor.I: 1, Tensor.S: 1, Tensor.O: psum_bits, Tensor.U: membrane_bits}[tensor]
+def tensor_bits(tensor: Tensor, *, input_bits: int, weight_bits: int, psum_bits: int, membrane_bits: int,
+                output_bits: int) -> int:
+    """Bits per element: W weight_bits, I input_bits (1: spikes), O psum_bits, U membrane_bits, S output_bits
+    (1: spikes)."""
+    return {Tensor.W: weight_bits, Tensor.I: input_bits, Tensor.S: output_bits, Tensor.O: psum_bits,
+            Tensor.U: membrane_bits}[tensor]
 
 
 def bits_of(layer: Layer, tensor: Tensor) -> int:
     """Bits per element of ``tensor`` in ``layer`` (:func:`tensor_bits`)."""
-    return tensor_bits(tensor, layer.weight_bits, layer.psum_bits, layer.membrane_bits)
+    return tensor_bits(tensor, input_bits=layer.input_bits, weight_bits=layer.weight_bits, psum_bits=layer.psum_bits,
+                       membrane_bits=layer.membrane_bits, output_bits=layer.output_bits)
+
+
+def bits_at(level: Level, layer: Layer, tensor: Tensor) -> int:
+    """Bits per element of ``tensor`` stored at ``level``: the level's ``element_bits`` for it (a per-level
+    datawidth, e.g. 8-bit outputs above a 16-bit partial-sum scratchpad), else the layer's (:func:`bits_of`)."""
+    return level.stored_bits(tensor, bits_of(layer, tensor))
+
+
+def mac_steps(input_bits: int, bit_serial: bool) -> int:
+    """Steps (and accumulates) per input operand: b for a b-bit input on bit-serial hardware (one row pulse or
+    accumulate per bit), else 1."""
+    return input_bits if bit_serial and input_bits > 1 else 1
 
 
 def actions_per_element(bits_per_element: int, word_bits: int, granularity: Granularity) -> Fraction:
@@ -165,7 +181,8 @@ class CycleModel:
 
 @dataclass(frozen=True, slots=True)
 class CostForm:
-    """One layer on one arch as linear terms over ``quantities`` (the analysis's, then pricing's own)."""
+    """One layer on one arch as linear terms over ``quantities`` (the analysis's, then pricing's own).
+    ``accesses``: the analysis's storage accesses that this accounting counts (:func:`_counted`)."""
 
     analysis: Analysis
     quantities: tuple[Quantity, ...]
@@ -177,6 +194,7 @@ class CostForm:
     level_names: tuple[str, ...]
     spike_density: float
     notes: tuple[str, ...] = field(default=())
+    accesses: tuple[Access, ...] = ()  # the analysis's accesses this accounting counts (element counts)
 
     @property
     def static_pj_per_cycle(self) -> float:
@@ -199,6 +217,17 @@ def _programmed(arch: Arch, pair: tuple[int, int] | None, tensor: Tensor) -> boo
     return pair is not None and tensor in arch.levels[pair[1]].stationary
 
 
+def _counted(a: Access, acc: Accounting) -> bool:
+    """Whether the accounting counts access ``a``: the read half of read-modify-write updates only with
+    ``update_reads``; reads that send partial sums up (at the child of a transfer) and reads of finished sums
+    (no transfer, not compute side) only with ``drain_reads``."""
+    if a.rmw:
+        return acc.update_reads
+    drain = a.tensor is Tensor.O and a.action is Action.READ and not a.compute_side and (
+        a.pair is None or a.level == a.pair[1])
+    return acc.drain_reads or not drain
+
+
 def _storage(arch: Arch, layer: Layer, analysis: Analysis, acc: Accounting) -> tuple[list[Charge], list[BusTerm]]:
     """Storage actions priced per word (READ, WRITE, UPDATE) and the bus cycles they take: an update is a read
     and a write on the ports."""
@@ -208,11 +237,11 @@ def _storage(arch: Arch, layer: Layer, analysis: Analysis, acc: Accounting) -> t
         return charges, buses
     rho = layer.mean_spike_density
     for a in analysis.accesses:
-        if _programmed(arch, a.pair, a.tensor):
+        if _programmed(arch, a.pair, a.tensor) or not _counted(a, acc):
             continue
         lv = arch.levels[a.level]
         gran = acc.access_granularity or lv.access_granularity
-        bits = bits_of(layer, a.tensor)
+        bits = bits_at(lv, layer, a.tensor)
         per = actions_per_element(bits, lv.word_bits, gran)
         c = Charge(Key(lv.name, a.tensor, a.action), a.q, float(a.sign), _gated(lv, a), per, lv.energy(a.action),
                    rho)
@@ -247,18 +276,29 @@ def _network(arch: Arch, layer: Layer, analysis: Analysis, acc: Accounting, qs: 
             base = qs.items[t.q]
             q = qs.q(replace(base, fns=tuple(sorted({*base.fns, Fn(FnKind.MESH_HOPS, used)}))))
         out.append(Charge(Key(lv.name, t.tensor, Action.TRANSFER), q, float(t.elements), False, Fraction(1),
-                          bits_of(layer, t.tensor) * lv.link_pj_per_bit, layer.mean_spike_density))
+                          bits_at(lv, layer, t.tensor) * lv.link_pj_per_bit, layer.mean_spike_density))
     return out
 
 
 def _compute(arch: Arch, layer: Layer, analysis: Analysis, acc: Accounting) -> list[Charge]:
-    """Accumulations (MACs x spike density, x weight density if zero weights are skipped) x ac_pj and LIF
-    updates x lif_pj (per PE cycle instead when the accounting charges per-PE-cycle constants)."""
+    """Operations x density (x weight density if zero weights are skipped): 1-bit inputs are accumulates
+    (ac_pj); multi-bit inputs multiply-accumulates (mac_pj), or input_bits accumulates each on bit-serial PEs.
+    Then one LIF update (lif_pj) per output neuron and timestep of a spiking layer, or one activation
+    (activation_pj) per output of a non-spiking one; with per-PE-cycle charges the crossbar section prices LIF
+    updates instead. A crossbar arch's dot products are its periphery's charges (:func:`_crossbar`)."""
     c = arch.compute
     rho = layer.mean_spike_density
     per = accumulations_per_spike(layer.weight_density, c.skip_zero_weights)
-    out = [Charge(Key(COMPUTE, None, Action.AC), analysis.macs, per, True, Fraction(1), c.ac_pj, rho)]
-    if not acc.pe_cycle_charges:
+    if layer.input_bits > 1 and c.mac_pj is not None:
+        out = [Charge(Key(COMPUTE, None, Action.MAC), analysis.macs, per, True, Fraction(1), c.mac_pj, rho)]
+    else:
+        steps = mac_steps(layer.input_bits, c.mac_bit_serial)
+        out = [Charge(Key(COMPUTE, None, Action.AC), analysis.macs, per * steps, True, Fraction(1), c.ac_pj, rho)]
+    if not layer.spiking:
+        if c.activation_pj:
+            out.append(Charge(Key(COMPUTE, None, Action.ACTIVATION), analysis.lif_ops, 1.0, False, Fraction(1),
+                              c.activation_pj, rho))
+    elif not acc.pe_cycle_charges:
         out.append(Charge(Key(COMPUTE, None, Action.LIF), analysis.lif_ops, 1.0, False, Fraction(1), c.lif_pj, rho))
     return out
 
@@ -320,7 +360,8 @@ def _crossbar(arch: Arch, layer: Layer, analysis: Analysis, acc: Accounting, qs:
             (Key(arch.levels[0].name, Tensor.I, Action.READ), pe_cycles, 1.0, e.memory_fetch),
             (Key(COMPUTE, None, Action.LIF), pe_cycles, xb.lif_updates_per_pe_cycle, arch.compute.lif_pj),
         ]
-    return [Charge(key, q, n, False, Fraction(1), pj, rho) for key, q, n, pj in items]
+    pulses = mac_steps(layer.input_bits, True)  # a multi-bit input drives the rows bit-serially
+    return [Charge(key, q, n * pulses, False, Fraction(1), pj, rho) for key, q, n, pj in items]
 
 
 # ------------------------------------------------------------------------------ the SATA tool's options
@@ -345,7 +386,8 @@ def _scalesim_memory(arch: Arch, layer: Layer, charges: list[Charge], acc: Accou
     kept = [c for c in charges if c.per_spike]  # the PEs' spike-gated operand reads
     for li, tensor, action, n in counts:
         lv = arch.levels[li]
-        per = actions_per_element(bits_of(layer, tensor), lv.word_bits, acc.access_granularity or lv.access_granularity)
+        per = actions_per_element(bits_at(lv, layer, tensor), lv.word_bits,
+                                  acc.access_granularity or lv.access_granularity)
         kept.append(Charge(Key(lv.name, tensor, action), qs.q(Quantity((), scale=n)), 1.0, False, per,
                            lv.energy(action), layer.mean_spike_density))
     return kept
@@ -382,7 +424,7 @@ def _capacities(arch: Arch, layer: Layer, analysis: Analysis) -> list[Capacity]:
     """Every kept tile fits its level, per tensor partition and in total."""
     out = []
     for li, lv in enumerate(arch.levels):
-        uses = [(u.q, bits_of(layer, u.tensor), u.tensor) for u in analysis.tiles if u.level == li]
+        uses = [(u.q, bits_at(lv, layer, u.tensor), u.tensor) for u in analysis.tiles if u.level == li]
         for t, cap in lv.tensor_capacity_bits:
             out.append(Capacity(li, t, cap, tuple((q, b) for q, b, ut in uses if ut is t)))
         if lv.capacity_bits is not None and uses:
@@ -403,15 +445,17 @@ class _Quantities:
         return i
 
 
-def _cycle_model(arch: Arch, analysis: Analysis, qs: _Quantities, extra: int = 0) -> CycleModel:
-    """One step of the innermost loops per compute unit per ``cycles_per_step`` clock cycles; a systolic fanout
+def _cycle_model(arch: Arch, layer: Layer, analysis: Analysis, qs: _Quantities, extra: int = 0) -> CycleModel:
+    """One step of the innermost loops per compute unit per ``cycles_per_step`` clock cycles (x input_bits for
+    multi-bit inputs on bit-serial PEs or crossbar rows); a systolic fanout
     at level s (mesh x by y) adds its fill/drain skew to every pass of the loops at levels <= s:
     C = prod_{l<=s} It_l x (prod_{l>s} It_l + x + y - 2)."""
     pos = analysis.view.positions
     s = arch.systolic_level
     top = len(arch.levels) - 1 if s is None else s
     outer = qs.q(Quantity(tuple(j for j, p in enumerate(pos) if not p.spatial and p.level <= top)))
-    per_step = arch.compute.cycles_per_step
+    per_step = arch.compute.cycles_per_step * mac_steps(layer.input_bits,
+                                                        arch.compute.mac_bit_serial or arch.crossbar is not None)
     if s is None:
         return CycleModel(outer, None, 0, analysis.lif_ops, lif_cycles_per_op(arch.lif_units), per_step, extra)
     fo = arch.levels[s].fanout
@@ -435,8 +479,9 @@ def price(arch: Arch, layer: Layer, analysis: Analysis, accounting: Accounting |
         charges += _crossbar(arch, layer, analysis, acc, qs)
     extra, quirk = _tool_passes(arch, layer, acc, qs)
     charges += quirk
-    cycles = _cycle_model(arch, analysis, qs, extra)
+    cycles = _cycle_model(arch, layer, analysis, qs, extra)
     return CostForm(analysis=analysis, quantities=tuple(qs.items), charges=tuple(charges), buses=tuple(buses),
                     cycles=cycles, static=tuple(static_pj_per_cycle(arch).items()),
                     capacities=tuple(_capacities(arch, layer, analysis)),
-                    level_names=tuple(lv.name for lv in arch.levels), spike_density=layer.mean_spike_density)
+                    level_names=tuple(lv.name for lv in arch.levels), spike_density=layer.mean_spike_density,
+                    accesses=tuple(a for a in analysis.accesses if _counted(a, acc)))

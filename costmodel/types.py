@@ -78,7 +78,9 @@ class Action(StrEnum):
     UPDATE = "update"  # read-modify-write of a partial result (O psum, U membrane)
     TRANSFER = "transfer"  # a word crosses a level's fanout network (NoC, H-tree, systolic links)
     AC = "ac"  # one accumulate (spike x weight, zero spikes skipped)
+    MAC = "mac"  # one multiply-accumulate (multi-bit input x weight, zero inputs skipped)
     LIF = "lif"  # one membrane update: leak, integrate, compare, fire, reset
+    ACTIVATION = "activation"  # one output of a non-spiking layer: ReLU / requantisation of a finished sum
     STATIC = "static"  # leakage or ungated (every-cycle) clocking
 
 
@@ -95,6 +97,15 @@ class LayerKind(StrEnum):
     LINEAR = "linear"
     POOL = "pool"
     ADD = "add"
+
+
+class Activation(StrEnum):
+    """What a layer's neurons do with a finished sum: ``lif`` (spiking: membrane U, 1-bit spikes S), ``relu`` or
+    ``none`` (non-spiking: no membrane, no LIF; S holds multi-bit activations)."""
+
+    LIF = "lif"
+    RELU = "relu"
+    NONE = "none"
 
 
 class PoolKind(StrEnum):

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from costmodel.types import DIMS, Dim, LayerKind, PoolKind
+from costmodel.types import DIMS, Activation, Dim, LayerKind, PoolKind
 
 
 class Reset(StrEnum):
@@ -43,8 +43,13 @@ class Layer:
     (R = S = 1). ``in_h``/``in_w`` are the input map sides including no padding.
 
     Densities are fractions in [0, 1]: ``spike_density`` is the input spike rate (fraction of
-    ones in ``I``, averaged over T unless ``spike_density_per_t`` is given), ``weight_density``
-    the fraction of non-zero weights.
+    ones in ``I``, or of non-zero inputs when they are multi-bit, averaged over T unless
+    ``spike_density_per_t`` is given), ``weight_density`` the fraction of non-zero weights.
+
+    Element widths (bits): ``input_bits`` (1: spikes; more: a direct-coded first layer, or a
+    non-spiking network's activations), ``weight_bits``, ``psum_bits`` (partial sums O),
+    ``membrane_bits`` (U), ``output_bits`` (S: 1 for a spiking layer). ``activation``: ``lif``
+    (spiking) or ``relu`` / ``none`` (non-spiking: no membrane U and no LIF updates).
     """
 
     name: str
@@ -57,6 +62,9 @@ class Layer:
     weight_bits: int = 8
     psum_bits: int = 16
     membrane_bits: int = 16
+    input_bits: int = 1
+    output_bits: int = 1
+    activation: Activation = Activation.LIF
     spike_density: float = 1.0
     spike_density_per_t: tuple[float, ...] | None = None
     weight_density: float = 1.0
@@ -70,10 +78,14 @@ class Layer:
         for d, b in zip(DIMS, self.bounds, strict=True):
             if not isinstance(b, int) or isinstance(b, bool) or b < 1:
                 raise ValueError(f"{where}: {d.value} must be a positive integer, got {b!r}")
-        for key in ("stride", "weight_bits", "psum_bits", "membrane_bits", "in_h", "in_w"):
+        for key in ("stride", "weight_bits", "psum_bits", "membrane_bits", "input_bits", "output_bits", "in_h",
+                    "in_w"):
             v = getattr(self, key)
-            if not isinstance(v, int) or v < 1:
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{where}: {key} must be a positive integer, got {v!r}")
+        if self.spiking and self.output_bits != 1:
+            raise ValueError(f"{where}: output_bits must be 1 for a spiking layer (1-bit spikes), got "
+                             f"{self.output_bits}; a non-spiking layer says neuron: relu or none")
         if self.padding < 0:
             raise ValueError(f"{where}: padding must be >= 0, got {self.padding}")
         for key in ("spike_density", "weight_density"):
@@ -97,6 +109,11 @@ class Layer:
 
     def bounds_dict(self) -> dict[Dim, int]:
         return dict(zip(DIMS, self.bounds, strict=True))
+
+    @property
+    def spiking(self) -> bool:
+        """Whether the layer's neurons are LIF (membrane U, spikes S) rather than ReLU / identity."""
+        return self.activation is Activation.LIF
 
     @property
     def has_weights(self) -> bool:

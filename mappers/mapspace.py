@@ -558,7 +558,7 @@ def build_mapspace(arch: Arch, layer: Layer, constraints: Constraints = FREE,
     bypass_options = _bypass_options(arch, c)
     view = NestView(positions=tuple(slots), may_keep=tuple(lv.keeps for lv in arch.levels), keeps=None,
                     ordered=False)
-    form = price(arch, layer, analyze(view, layer.stride), accounting)
+    form = price(arch, layer, analyze(view, layer.stride, layer.spiking), accounting)
     return MapSpace(arch=arch, layer=layer, constraints=c, slots=tuple(slots), slots_of=slots_of,
                     choices=choices, temporal_dims=tuple(temporal_dims), order_levels=order_levels,
                     bypass_options=bypass_options, form=form, accounting=accounting,

@@ -103,6 +103,8 @@ def failure_message(exc: MappingFailed, arch: Arch, network: Network, mapping_fi
     if mapping_file is not None:
         return f"{mapping_file}: mapping: {exc} ({net})"
     inv = exc.invalid
+    if inv.key:
+        return f"{arch.file or arch.name}: {inv.key}: {net}: {exc}"
     names = [lv.name for lv in arch.levels]
     key = "levels"
     if inv.level in names:

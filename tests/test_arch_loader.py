@@ -67,7 +67,8 @@ CASES = [
     # (what, edit, key path that must be named, words the message must contain)
     ("unknown level key", lambda d: d["levels"][1].update(colour="red"), "levels[1].colour", ["unknown key"]),
     ("unknown top-level key", lambda d: d.update(levelz=[]), "levelz", ["unknown key"]),
-    ("unknown compute key", lambda d: d["compute"].update(mac_pj=1.0), "compute.mac_pj", ["unknown key"]),
+    ("unknown compute key", lambda d: d["compute"].update(mac_pJ=1.0), "compute.mac_pJ", ["unknown key"]),
+    ("bad mac price", lambda d: d["compute"].update(mac_pj="serial"), "compute.mac_pj", ["bit-serial"]),
     ("unknown fanout key", lambda d: d["levels"][1]["fanout"].update(z=2), "levels[1].fanout.z", ["unknown key"]),
     ("negative capacity", lambda d: d["levels"][2].update(capacity_bits=-5), "levels[2].capacity_bits", ["-5"]),
     ("zero capacity", lambda d: d["levels"][1].update(capacity_bits=0), "levels[1].capacity_bits", ["0"]),

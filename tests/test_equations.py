@@ -139,8 +139,18 @@ def test_multicast_and_compute_side() -> None:
 
 # ------------------------------------------------------------------------------ pricing
 def test_tensor_bits() -> None:
-    got = {t: pr.tensor_bits(t, weight_bits=4, psum_bits=12, membrane_bits=10) for t in Tensor}
+    got = {t: pr.tensor_bits(t, input_bits=1, weight_bits=4, psum_bits=12, membrane_bits=10, output_bits=1)
+           for t in Tensor}
     assert got == {Tensor.W: 4, Tensor.I: 1, Tensor.S: 1, Tensor.O: 12, Tensor.U: 10}
+    got = {t: pr.tensor_bits(t, input_bits=8, weight_bits=8, psum_bits=16, membrane_bits=16, output_bits=8)
+           for t in (Tensor.I, Tensor.S)}
+    assert got == {Tensor.I: 8, Tensor.S: 8}  # a direct-coded input, a non-spiking layer's activations
+
+
+def test_mac_steps() -> None:
+    assert pr.mac_steps(8, bit_serial=True) == 8  # one accumulate (or row pulse) per input bit
+    assert pr.mac_steps(8, bit_serial=False) == 1  # a real multiplier: one MAC
+    assert pr.mac_steps(1, bit_serial=True) == 1  # spikes: one accumulate
 
 
 def test_actions_per_element() -> None:
