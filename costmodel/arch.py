@@ -24,6 +24,8 @@ YAML (optional keys marked)::
         capacity_bits: null           # null = unbounded
         tensor_capacity_bits: {W: 1024}   # optional per-tensor partitions (each <= capacity_bits)
         word_bits: 64                 # a power of two
+        element_bits: {O: 16}         # optional: bits this level stores per element of a tensor, overriding
+                                      # the layer's width (Timeloop's per-level datawidth)
         read_bandwidth_bits_per_cycle: 64     # null = unbounded
         write_bandwidth_bits_per_cycle: 64    # null = unbounded
         access_granularity: packed    # packed: bits/word_bits words per element; element: one access per element
@@ -37,6 +39,9 @@ YAML (optional keys marked)::
         fanout: {x: 1, y: 1, systolic: false}   # instances of the next level (or compute) per instance
     compute:
       ac_pj: 0.1                      # per accumulate (executed only for non-zero spikes)
+      mac_pj: 0.2                     # optional: per multiply-accumulate of a multi-bit input, or bit-serial
+                                      # (input_bits accumulates, input_bits steps); absent: no multi-bit inputs
+      activation_pj: 0.0              # optional: per output of a non-spiking layer (ReLU / requantisation)
       skip_zero_weights: false        # optional: also skip zero weights
       static_pj_per_cycle: 0.0        # per compute unit (PE datapath), every cycle
       area_um2: 0.0                   # per compute unit
@@ -100,6 +105,7 @@ class Level:
     mesh_link: bool = False
     spike_gated: frozenset[Tensor] = frozenset()
     stationary: frozenset[Tensor] = frozenset()
+    element_bits: tuple[tuple[Tensor, int], ...] = ()  # per-tensor storage width here, overriding the layer's
     fanout: Fanout = field(default_factory=Fanout)
     estimate: tuple[tuple[str, Any], ...] = ()  # the resolved component estimate (JSON-ready), when one was asked
 
@@ -116,6 +122,13 @@ class Level:
             if a is action:
                 return e
         return 0.0
+
+    def stored_bits(self, tensor: Tensor, layer_bits: int) -> int:
+        """Bits per element of ``tensor`` at this level: the level's ``element_bits`` for it, else the layer's."""
+        for t, b in self.element_bits:
+            if t is tensor:
+                return b
+        return layer_bits
 
     def tensor_capacity(self, tensor: Tensor) -> int | None:
         for t, c in self.tensor_capacity_bits:
@@ -136,6 +149,9 @@ class Compute:
     lif_static_pj_per_cycle: float = 0.0
     lif_area_um2: float = 0.0
     cycles_per_step: int = 1
+    mac_pj: float | None = None  # per multiply-accumulate of a multi-bit input; None: bit-serial or refused
+    mac_bit_serial: bool = False  # a multi-bit input is input_bits accumulates over input_bits steps
+    activation_pj: float = 0.0  # per output of a non-spiking layer
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -320,11 +336,29 @@ def _level(node: Node, technology_nm: float | None, clock_hz: float) -> Level:
         mesh_link=node.bool("mesh_link", False),
         spike_gated=frozenset(node.enum_list("spike_gated", Tensor, [])),
         stationary=stationary,
+        element_bits=_element_bits(node, keeps),
         fanout=fanout,
         estimate=est,
     )
     node.done()
     return level
+
+
+def _element_bits(node: Node, keeps: frozenset[Tensor]) -> tuple[tuple[Tensor, int], ...]:
+    eb = node.child("element_bits", None)
+    if eb is None:
+        return ()
+    out: list[tuple[Tensor, int]] = []
+    for key in eb.keys():  # noqa: SIM118 - Node is not iterable
+        try:
+            t = Tensor(key)
+        except ValueError:
+            raise eb.error(key, "unknown tensor (expected one of W, I, O, U, S)") from None
+        if t not in keeps:
+            raise eb.error(key, f"tensor {key} has a width here but is not in keeps")
+        out.append((t, eb.int(key, maximum=64)))
+    eb.done()
+    return tuple(out)
 
 
 def _tensor_capacities(node: Node, keeps: frozenset[Tensor], capacity: int | None) -> tuple[tuple[Tensor, int], ...]:
@@ -375,8 +409,25 @@ def _energies(node: Node, capacity: int | None, word_bits: int, technology_nm: f
     return energy, node.float("static_pj_per_cycle", 0.0), node.float("area_um2", 0.0), ()
 
 
+def _mac(node: Node) -> tuple[float | None, bool]:
+    """``mac_pj``: absent (accumulate-only PEs: multi-bit inputs are refused), a number (pJ per MAC), or
+    ``bit-serial`` (a b-bit input is b accumulates over b steps)."""
+    if not node.has("mac_pj"):
+        return None, False
+    raw = node.raw("mac_pj")
+    if raw == "bit-serial":
+        return None, True
+    if isinstance(raw, str):
+        raise node.error("mac_pj", f"expected pJ per multiply-accumulate (a number) or bit-serial, got {raw!r}")
+    return node.float("mac_pj"), False
+
+
 def _compute(node: Node) -> Compute:
+    mac_pj, bit_serial = _mac(node)
     c = Compute(
+        mac_pj=mac_pj,
+        mac_bit_serial=bit_serial,
+        activation_pj=node.float("activation_pj", 0.0),
         ac_pj=node.float("ac_pj"),
         lif_pj=node.float("lif_pj"),
         static_pj_per_cycle=node.float("static_pj_per_cycle", 0.0),
