@@ -27,6 +27,7 @@ from typing import Any
 from costmodel import imc
 from costmodel.accounting import Accounting
 from costmodel.arch import Arch
+from costmodel.components import level_estimates
 from costmodel.cost import Cost, Key
 from costmodel.evaluate import evaluate
 from costmodel.mapping import Invalid, Mapping, mapping_to_dict
@@ -85,6 +86,7 @@ class NetworkResult:
         }
         out.update(_cost_keys(self.total))
         out["area_breakdown_um2"] = dict(self.area_breakdown_um2)
+        out["estimates"] = level_estimates(self.arch)  # the numbers of estimate: levels, so a run is reproducible
         out["layers"] = [
             {
                 "name": lr.name,

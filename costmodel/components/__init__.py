@@ -1,20 +1,21 @@
 """Component estimation: per-action energy, leakage and area of memories, ADCs and crossbars from
 their attributes (capacity, word width, banks, ports, technology node, ...) instead of fixed numbers.
 
-The interface a spec loader calls::
+The interface the arch loader calls (costmodel.arch, a level with an ``estimate:`` block)::
 
-    from costmodel.components import ComponentInputError, estimate
+    from costmodel.components import LevelEstimateError, estimate_level
 
-    block = with_level_defaults(level_yaml["estimate"], capacity_bits=level_yaml["capacity_bits"],
-                                word_bits=level_yaml["word_bits"], technology_nm=arch_yaml.get("technology_nm"))
     try:
-        est = estimate(block)                             # {"class": "sram", "capacity_bits": ..., ...}
-    except ComponentInputError as err:                   # one line, starts with the attribute name
-        raise SpecError(f"{path}: levels[{i}].estimate.{err}") from None
+        est = estimate_level(level_yaml["estimate"], level_path="levels[1]", capacity_bits=level_yaml["capacity_bits"],
+                             word_bits=level_yaml["word_bits"], technology_nm=arch_yaml.get("technology_nm"))
+    except LevelEstimateError as err:                    # one line, starts with the key path the value was written at
+        raise SpecError(f"{path}: {err}") from None
     energy_pj = {"read": est.read_pj, "write": est.write_pj, "update": est.update_pj}
     static_pj_per_cycle = est.static_pj_per_cycle(arch_clock_hz)
     area_um2 = est.area_um2
-    result_json["estimates"][level_name] = est.to_dict()  # reproducible: inputs, numbers, model version
+
+and a result stores ``level_estimates(arch)`` (per estimated level: the numbers, the inputs, the model version),
+so a run is reproducible. ``estimate(attributes)`` prices one component from its attributes alone.
 
 ``estimate(..., backend="hwcomponents")`` asks the optional hwcomponents library instead and raises
 :class:`BackendUnavailableError` when it cannot. Equations, calibration points and fit errors:
@@ -33,6 +34,7 @@ from costmodel.components.hwc import (
     hwcomponents_available,
     require_known_backend,
 )
+from costmodel.components.level import LevelEstimateError, estimate_level, level_estimates
 from costmodel.components.model import (
     TECHNOLOGY_RANGE_NM,
     AdcSpec,
@@ -82,12 +84,15 @@ __all__ = [
     "ComponentEstimate",
     "ComponentInputError",
     "ComponentSpec",
+    "LevelEstimateError",
     "CrossbarSpec",
     "DramKind",
     "DramSpec",
     "RegfileSpec",
     "SramSpec",
     "estimate",
+    "estimate_level",
+    "level_estimates",
     "hwcomponents_available",
     "leakage_pj_per_cycle",
     "parse_spec",

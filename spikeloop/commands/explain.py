@@ -106,6 +106,10 @@ def explain_layer(arch: Arch, layer: Layer, mapping: Mapping, *, title: str = ""
                "loops keeps its inner loops as named sub-factors and its outermost loop is the rest. Loops of "
                "bound 1 are absent. Energies in pJ; `=` means the formula's value equals `evaluate()`.\n")
 
+    estimated = _estimates_section(arch)
+    if estimated:
+        out.append(estimated)
+
     # ---- loop nest
     sub = layer_form(sc.nest)
     rows = []
@@ -213,6 +217,36 @@ def explain_layer(arch: Arch, layer: Layer, mapping: Mapping, *, title: str = ""
     _ = (DIM_SYMBOLS, RHO)  # the symbols a reader meets: T N K C P Q R S, rho
     return Explained(markdown="\n".join(out), checked=check.checked, mismatches=tuple(check.bad), symbolic=sc,
                      cost=cost)
+
+
+def _shown(value: object) -> str:
+    """An estimate input as YAML writes it (true, 28, 1.5e+08)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _estimates_section(arch: Arch) -> str:
+    """The resolved numbers of the levels priced by ``estimate:`` blocks (empty when there are none): what each
+    was estimated from and the per-action energies, static energy and area the counts below are priced with."""
+    from costmodel.components import level_estimates
+
+    estimates = level_estimates(arch)
+    if not estimates:
+        return ""
+    rows = []
+    for name, est in estimates.items():
+        inputs = ", ".join(f"{k} {_shown(v)}" for k, v in est["inputs"].items() if v is not None)
+        rows.append([name, est["class"], inputs, f"{est['read_pj']:.6g}", f"{est['write_pj']:.6g}",
+                     f"{est['update_pj']:.6g}", f"{est['leakage_mw']:.6g}", f"{est['static_pj_per_cycle']:.6g}",
+                     f"{est['area_um2']:.6g}", _num(est["instances"])])
+    sources = sorted({est["source"] for est in estimates.values()})
+    return ("## Estimated levels\n\n"
+            "These levels give `estimate:` blocks: their per-word energies, static energy and area are the "
+            "component estimates below (per instance), used by every count that follows.\n\n"
+            + table(["level", "class", "estimated from", "read pJ", "write pJ", "update pJ", "leakage mW",
+                     "static pJ/cycle", "area µm²", "instances"], rows)
+            + "\n\n" + "\n".join(f"Source: {s}." for s in sources) + "\n")
 
 
 def run_explain(arch_name: str, network_name: str, layer_name: str, *, dataflow: str | None = None,

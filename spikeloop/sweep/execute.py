@@ -85,6 +85,7 @@ def evaluate_point(task: Task) -> Record:
         d = _evaluate(task).to_dict()
         results: Record = {"arch_name": d["arch"], "network_name": d["network"], **{k: d[k] for k in _RESULT_KEYS}}
         results["profile"] = d["profile"]
+        results["estimates"] = d["estimates"]  # the resolved numbers of estimate: levels (reproducible)
         if d["sizing"] == "resident":  # the area of a resident-weight (crossbar) arch, by part
             results["area_breakdown_um2"] = d["area_breakdown_um2"]
         results["layers"] = [{k: lr[k] for k in _LAYER_KEYS} for lr in d["layers"]]
