@@ -390,16 +390,13 @@ def _energies(node: Node, capacity: int | None, word_bits: int, technology_nm: f
         for key in ("energy_pj", "static_pj_per_cycle", "area_um2"):
             if node.has(key):
                 raise node.error(key, "give either estimate: or the numbers it estimates, not both")
-        from costmodel.components import ComponentInputError, estimate, with_level_defaults
+        from costmodel.components import LevelEstimateError, estimate_level
 
-        block = node.raw("estimate")
-        if not isinstance(block, dict):
-            raise node.error("estimate", f"expected a mapping, got {block!r}")
-        try:
-            est = estimate(with_level_defaults(block, capacity_bits=capacity, word_bits=word_bits,
-                                               technology_nm=technology_nm))
-        except (ComponentInputError, ValueError) as exc:
-            raise SpecError(f"{node.where('estimate')}.{exc}") from None
+        try:  # errors name the key the bad value was written at (the block's, the level's or the arch's)
+            est = estimate_level(node.raw("estimate"), level_path=node.path, capacity_bits=capacity,
+                                 word_bits=word_bits, technology_nm=technology_nm)
+        except LevelEstimateError as exc:
+            raise SpecError(f"{node.file}: {exc}") from None
         energy = ((Action.READ, est.read_pj), (Action.WRITE, est.write_pj), (Action.UPDATE, est.update_pj))
         return energy, est.static_pj_per_cycle(clock_hz), est.area_um2, tuple(sorted(est.to_dict().items()))
     en = node.child("energy_pj")
