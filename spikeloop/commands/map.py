@@ -60,6 +60,10 @@ def render(res: SearchResult, space: dict, arch_name: str, layer_name: str) -> s
 
 
 def _cmd(args: argparse.Namespace) -> int:
+    from spikeloop.timeloop import timeloop_layer, write_timeloop  # Timeloop files: checked before the search
+
+    tl = args.export_timeloop or (args.out and args.format == "timeloop")
+    tl_layer = timeloop_layer(args.network, args.layer, args.T) if tl else None
     try:
         res, space = run_map(args.arch, args.network, args.layer, method=args.method, objective_name=args.objective,
                              dataflow_name=args.dataflow, constraints_file=args.constraints,
@@ -74,8 +78,14 @@ def _cmd(args: argparse.Namespace) -> int:
     if res.mapping is not None:
         print("\nmapping (outer to inner):\n" + dump(arch, res.mapping, "yaml"))
         if args.out:
-            Path(args.out).write_text(dump(arch, res.mapping, args.format))
+            if tl_layer is not None and args.format == "timeloop":
+                write_timeloop(args.out, arch, tl_layer, res.mapping, mapping_only=True)
+            else:
+                Path(args.out).write_text(dump(arch, res.mapping, args.format))
             print(f"wrote {args.out} ({args.format})", file=sys.stderr)
+        if args.export_timeloop:
+            written = write_timeloop(args.export_timeloop, arch, tl_layer, res.mapping)
+            print(f"wrote {', '.join(map(str, written))} (timeloop-model inputs)", file=sys.stderr)
     if args.json:
         d = res.to_dict(names)
         d.update({"arch": arch.name, "network": args.network, "layer": args.layer, "mapspace": space})
@@ -100,5 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", type=output_file, default=None, help="write the result as JSON to this file")
     p.add_argument("--out", type=output_file, default=None, help="write the best mapping to this file")
     p.add_argument("--format", default="yaml", choices=FORMATS, help="format of --out (default: yaml)")
+    p.add_argument("--export-timeloop", metavar="DIR", default=None,
+                   help="write arch, problem, mapping and ERT files for timeloop-model into DIR (a layer with T = 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd)
