@@ -175,7 +175,8 @@ def evaluate(arch: Arch, layer: Layer, mapping: Mapping, accounting: Accounting 
         energy_pj={k: float(v[0]) for k, v in ev.energy_pj.items() if v[0] != 0.0},
         counts={k: float(v[0]) for k, v in ev.counts.items() if v[0] != 0.0},
         macs=float(ev.values[an.macs][0]),
-        accumulations=float(ev.counts[Key(COMPUTE, None, Action.AC)][0]),
+        accumulations=float(sum(ev.counts[k][0] for k in (Key(COMPUTE, None, Action.AC), Key(COMPUTE, None, Action.MAC))
+                                if k in ev.counts)),
         lif_ops=float(ev.values[an.lif_ops][0]),
         cycles=float(ev.cycles[0]),
         clock_hz=arch.clock_hz,

@@ -2,8 +2,10 @@
 
 Random small layers and random legal mappings on 2- and 3-level arches built here (capacities
 unbounded, fanouts large): random factor splits of every dim over levels and temporal/spatial,
-random loop order per level, random bypass of inner levels, T anywhere, stride 1 and 2. For
-every (level, tensor) the reads, writes, updates and tile size of the loop-nest analysis
+random loop order per level, random bypass of inner levels, T anywhere, stride 1 and 2, spiking and
+non-spiking layers with 1- or multi-bit inputs and outputs, and both ways of counting partial-sum reads (ours,
+and Timeloop's read-modify-write updates without drain reads). For every (level, tensor) the reads, writes,
+updates and tile size of the loop-nest analysis
 (:func:`costmodel.analysis.analyze` through :func:`costmodel.evaluate.cost_form`, evaluated by
 :func:`costmodel.numeric.element_counts`) must equal :func:`walker.walk` exactly.
 """
@@ -17,13 +19,15 @@ from dataclasses import dataclass
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
-from walker import flatten, walk
+from walker import Rules, flatten, walk
 
+from costmodel.accounting import Accounting
 from costmodel.arch import Arch, arch_from_dict
 from costmodel.evaluate import check, cost_form, nest_of
 from costmodel.mapping import LevelMapping, Loop, Mapping, dump_mapping
 from costmodel.numeric import element_counts
-from costmodel.types import DIMS, Dim, Tensor
+from costmodel.pricing import bits_of
+from costmodel.types import DIMS, Activation, Dim, Tensor
 from costmodel.workload import Layer, conv_layer
 
 MAX_MACS = 1024  # keeps the walker fast: the whole file runs in well under a minute
@@ -50,7 +54,7 @@ def roomy_arch(n_levels: int) -> Arch:
              "energy_pj": {"read": 1.0}, "fanout": {"x": 64, "y": 64}}
             for i in range(n_levels)
         ],
-        "compute": {"ac_pj": 1.0, "lif_pj": 1.0},
+        "compute": {"ac_pj": 1.0, "lif_pj": 1.0, "mac_pj": 2.0},
     })
 
 
@@ -62,6 +66,16 @@ class Problem:
     arch: Arch
     layer: Layer
     mapping: Mapping
+    timeloop_reads: bool = False  # update reads on, drain reads off
+
+    @property
+    def rules(self) -> Rules:
+        return Rules(spiking=self.layer.spiking, update_reads=self.timeloop_reads,
+                     drain_reads=not self.timeloop_reads)
+
+    @property
+    def accounting(self) -> Accounting:
+        return Accounting(update_reads=self.timeloop_reads, drain_reads=not self.timeloop_reads)
 
 
 @st.composite
@@ -75,9 +89,12 @@ def layers(draw: st.DrawFn) -> Layer:
         bounds[d] = b
         budget //= b
     stride = draw(st.sampled_from((1, 2)))
+    spiking = draw(st.integers(0, 3)) > 0  # one layer in four is non-spiking (ReLU)
     return conv_layer(
         "walk", T=bounds[Dim.T], N=bounds[Dim.N], K=bounds[Dim.K], C=bounds[Dim.C], P=bounds[Dim.P],
         Q=bounds[Dim.Q], R=bounds[Dim.R], S=bounds[Dim.S], stride=stride,
+        input_bits=draw(st.sampled_from((1, 1, 8))), output_bits=1 if spiking else draw(st.sampled_from((4, 8))),
+        activation=Activation.LIF if spiking else Activation.RELU,
     )
 
 
@@ -118,7 +135,7 @@ def mappings(draw: st.DrawFn, layer: Layer, n_levels: int) -> Mapping:
 def problems(draw: st.DrawFn) -> Problem:
     layer = draw(layers())
     n_levels = draw(st.sampled_from((2, 3)))
-    return Problem(ARCHES[n_levels], layer, draw(mappings(layer, n_levels)))
+    return Problem(ARCHES[n_levels], layer, draw(mappings(layer, n_levels)), draw(st.integers(0, 3)) == 0)
 
 
 # ------------------------------------------------------------------------------------- coverage
@@ -127,7 +144,9 @@ COVERAGE: Counter[str] = Counter()
 
 def features(p: Problem, spilled: set[Tensor], multicast: bool) -> set[str]:
     """What an example exercises; the coverage test below insists each shows up."""
-    out: set[str] = {f"levels={len(p.mapping.levels)}", f"stride={p.layer.stride}"}
+    out: set[str] = {f"levels={len(p.mapping.levels)}", f"stride={p.layer.stride}",
+                     "spiking" if p.layer.spiking else "non-spiking", f"input_bits={p.layer.input_bits}",
+                     "timeloop reads" if p.timeloop_reads else "our reads"}
     nest = [x for x in flatten(p.mapping) if x.bound > 1]
     temporal = [x for x in nest if not x.spatial]
     for lv, lm in enumerate(p.mapping.levels):
@@ -163,7 +182,8 @@ def features(p: Problem, spilled: set[Tensor], multicast: bool) -> set[str]:
 
 
 REQUIRED = (
-    ["levels=2", "levels=3", "stride=1", "stride=2", "spatial@L0", "spatial@L1", "spatial@L2", "T@L0t", "T@L1t",
+    ["levels=2", "levels=3", "stride=1", "stride=2", "spiking", "non-spiking", "input_bits=1", "input_bits=8",
+     "timeloop reads", "our reads", "spatial@L0", "spatial@L1", "spatial@L2", "T@L0t", "T@L1t",
      "T@L2t", "T outermost", "T innermost", "dim twice in one level", "bound-1 loop", "P,R>1 stride=1",
      "P,R>1 stride=2", "P/R split over levels", "window gap (r < stride in a tile)", "multicast/reduction"]
     + [f"T@L{lv}s" for lv in (0, 1)]
@@ -182,8 +202,9 @@ def compare(p: Problem) -> tuple[set[Tensor], bool]:
     """Assert the closed forms equal the walk; return (tensors that spilled, any multicast seen)."""
     assert check(p.arch, p.layer, p.mapping) is None
     view, factors = nest_of(p.arch, p.mapping)
-    counts = element_counts(cost_form(p.arch, p.layer, view), factors)
-    walked = walk(p.mapping, view.keeps, p.layer.stride)
+    form = cost_form(p.arch, p.layer, view, p.accounting)
+    counts = element_counts(form, factors)
+    walked = walk(p.mapping, view.keeps, p.layer.stride, p.rules)
     where = (
         f"\nlayer {dict(zip((d.value for d in DIMS), p.layer.bounds, strict=True))} stride {p.layer.stride}\n"
         f"{dump_mapping(p.mapping, [lv.name for lv in p.arch.levels])}"
@@ -202,6 +223,10 @@ def compare(p: Problem) -> tuple[set[Tensor], bool]:
     assert set(counts.tiles) == set(walked.tiles), where
     for key, tile in walked.tiles.items():
         assert int(counts.tiles[key][0]) == tile, f"tile of {key[1].value} at level {key[0]}{where}"
+    for cap in form.capacities:  # the capacity check weighs every kept tile by its tensor's width in this layer
+        want = {(u.q, bits_of(p.layer, u.tensor)) for u in form.analysis.tiles if u.level == cap.level
+                and (cap.tensor is None or u.tensor is cap.tensor)}
+        assert set(cap.uses) == want, where
     spilled = {t for (_, t), (r, d) in walked.residencies.items() if r > d and t in (Tensor.O, Tensor.U)}
     if walked.drained:
         spilled.add("drain:O")

@@ -127,19 +127,31 @@ def _odometer(nest: Sequence[_Pos], cols: Sequence[int]) -> Iterable[dict[int, i
         yield dict(zip(cols, values, strict=True))
 
 
-def walk(mapping: Mapping, keeps: Sequence[frozenset[Tensor]], stride: int) -> Walk:
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """What the walk counts: ``spiking`` (a non-spiking layer has no membrane U); ``update_reads`` (an O update by
+    the accumulators also reads the element, except its first touch in each instance); ``drain_reads`` (reads
+    that send a partial sum up -- spills, drains -- and the LIF's read of every finished sum)."""
+
+    spiking: bool = True
+    update_reads: bool = False
+    drain_reads: bool = True
+
+
+def walk(mapping: Mapping, keeps: Sequence[frozenset[Tensor]], stride: int, rules: Rules = Rules()) -> Walk:
     """Walk ``mapping``'s nest; ``keeps[l]`` = tensors level l holds (arch keeps minus bypass)."""
     nest = flatten(mapping)
     out = Walk()
     out.macs = sum(1 for _ in _odometer(nest, range(len(nest))))
     out.lif_ops = sum(1 for _ in _odometer(nest, [j for j, p in enumerate(nest) if p.dim in OP_SPACE[Tensor.U]]))
     for tensor in Tensor:
-        _walk_tensor(tensor, nest, keeps, stride, out)
+        if tensor is not Tensor.U or rules.spiking:
+            _walk_tensor(tensor, nest, keeps, stride, out, rules)
     return out
 
 
 def _walk_tensor(tensor: Tensor, full: Sequence[_Pos], keeps: Sequence[frozenset[Tensor]], stride: int,
-                 out: Walk) -> None:
+                 out: Walk, rules: Rules) -> None:
     op = OP_SPACE[tensor]
     rel = RELEVANT[tensor]
     cols = [j for j, p in enumerate(full) if p.dim in op]  # the projected nest
@@ -199,7 +211,8 @@ def _walk_tensor(tensor: Tensor, full: Sequence[_Pos], keeps: Sequence[frozenset
                         parent_events.add(("refill", s, parent_inst, tile))
                     seen.add(tile)
                     if last[tile] != k:  # spill: written back, to be refilled later
-                        out.reads[(child, tensor)] += size
+                        if rules.drain_reads or tensor is not Tensor.O:
+                            out.reads[(child, tensor)] += size
                         child_events += 1
                         parent_events.add(("spill", s, parent_inst, tile))
             elif tensor is Tensor.S:
@@ -219,7 +232,8 @@ def _walk_tensor(tensor: Tensor, full: Sequence[_Pos], keeps: Sequence[frozenset
             out.drained.add((child, tensor))
             for inst, seq in per_inst.items():
                 for tile in {tile for _, tile in seq}:
-                    out.reads[(child, tensor)] += size
+                    if rules.drain_reads:
+                        out.reads[(child, tensor)] += size
                     child_events += 1
                     parent_events.add(("drain", inst[:n_parent_inst], tile))
             if len([e for e in parent_events if e[0] == "drain"]) < sum(
@@ -236,20 +250,25 @@ def _walk_tensor(tensor: Tensor, full: Sequence[_Pos], keeps: Sequence[frozenset
     # ---- compute side at the innermost kept level
     inner = kept[-1]
     seen_acc: set[tuple] = set()
+    touched: set[tuple] = set()  # (instance, element): first touches
     for s, t_idx in enumerate(steps):
         for unit in _odometer(full, spatial):
             idx = {**t_idx, **unit}
             where = tuple(idx[j] for j in spatial if full[j].level < inner)
             element = tuple(idx[j] for j in cols if full[j].dim in rel)
             seen_acc.add((s, where, element))
+            touched.add((where, element))
     accesses = len(seen_acc)
     key = (inner, tensor)
     if tensor in (Tensor.W, Tensor.I):
         out.reads[key] += accesses
     elif tensor is Tensor.O:
         out.updates[key] += accesses
+        if rules.update_reads:  # read-modify-write: every update reads, but the first touch of an element
+            out.reads[key] += accesses - len(touched)
         whole = [lv for lv in kept if not split(lv)][-1]  # the outermost level is never split
-        out.reads[(whole, tensor)] += out.lif_ops  # the LIF unit reads every finished partial sum once
+        if rules.drain_reads:
+            out.reads[(whole, tensor)] += out.lif_ops  # the LIF unit reads every finished partial sum once
     elif tensor is Tensor.U:
         out.updates[key] += accesses
     else:
