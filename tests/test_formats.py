@@ -9,6 +9,10 @@ with the key table of the format's section, both ways:
   arch's crossbar section, per-tensor widths, ``estimate:`` blocks) documents it in the same change;
 * a documented key that no loader reads (and no writer writes) fails too.
 
+Accounting profiles (``profiles.<name>``) share one schema (``costmodel.accounting.Accounting``): every option
+must have a row whether or not an example sets it, and the attributes of a level's ``estimate:`` block (read by
+``costmodel.components``, not through the Node) are compared with the component specs' fields.
+
 Result JSON (evaluate, map, compare, sweep records, reproduce rows) is produced by the real commands on small
 inputs and compared the same way. Every example block of a spec section loads with the real loader.
 
@@ -51,19 +55,19 @@ def _cells(line: str) -> list[str]:
     return [c.strip() for c in line.strip().strip("|").split("|")]
 
 
-def key_rows(text: str) -> dict[str, dict[str, str]]:
-    """Rows of every table whose first column is ``key``, by key (backticks removed)."""
+def key_rows(text: str, first: str = "key") -> dict[str, dict[str, str]]:
+    """Rows of every table whose first column is ``first`` (``key``), by key (backticks removed)."""
     rows: dict[str, dict[str, str]] = {}
     lines = text.splitlines()
     for i, line in enumerate(lines):
-        if not line.startswith("| key |"):
+        if not line.startswith(f"| {first} |"):
             continue
         head = _cells(line)
         for row in lines[i + 2 :]:
             if not row.startswith("|"):
                 break
             cells = dict(zip(head, _cells(row), strict=False))
-            key = cells["key"].strip("`")
+            key = cells[first].strip("`")
             assert key not in rows, f"docs/formats.md: key {key} is in the table twice"
             rows[key] = cells
     return rows
@@ -173,7 +177,7 @@ def test_recording_sees_a_new_key_and_the_comparison_names_it() -> None:
     with pytest.raises(AssertionError, match=r"no row for brand_new_key_pj, which the code reads"):
         compare("Mapping YAML", {"mapping", "brand_new_key_pj"}, also_known=key_rows(section("Mapping YAML")).keys())
     with pytest.raises(AssertionError, match=r"documents mapping\[\]\.bypass, which nothing reads"):
-        compare("Mapping YAML", {"mapping", "mapping[].level", "mapping[].temporal", "mapping[].spatial"})
+        compare("Mapping YAML", set(key_rows(section("Mapping YAML"))) - {"mapping[].bypass"})
 
 
 # ================================================================================== arch
@@ -191,17 +195,10 @@ def _arch_examples() -> list[dict[str, Any]]:
 
 
 def _load_arch_everywhere(data: Any, path: Path) -> Any:  # noqa: ANN401
-    """Load an arch and every section other readers of it take (IMC model, device, SATA compat, estimate)."""
+    """Load an arch, and its ``device:`` block with the crossbar accuracy model's own reader too."""
     from costmodel.arch import arch_from_dict
 
     arch = arch_from_dict(data, str(path))
-    extra = getattr(arch, "extra", None)
-    if callable(extra) and extra("imc") is not None:  # engines whose IMC sections are read outside the loader
-        from costmodel import imc
-
-        imc.imc_spec(arch)
-        for name in imc.profile_names(arch):
-            imc.profile(arch, name)
     if isinstance(data, dict) and "device" in data:
         from crossbar.device import load_device
 
@@ -209,66 +206,93 @@ def _load_arch_everywhere(data: Any, path: Path) -> Any:  # noqa: ANN401
     return arch
 
 
-def _imc_profile_names(data: Any) -> list[str]:
-    profiles = data.get("profiles") or {} if isinstance(data, dict) else {}
-    return [n for n, p in profiles.items() if isinstance(p, dict) and "activity" in p]
+def _generic_profile(key: str) -> str:
+    """``profiles.<any name>...`` as the key table writes it: every profile has the same schema."""
+    return re.sub(r"^profiles\.[^.]+", "profiles.<name>", key)
 
 
-def _sata_profile_keys(datas: list[Any]) -> set[str]:
-    """``profiles.sata-compat`` and ``profiles.estimate`` keys, for engines that read them without the Node."""
-    out: set[str] = set()
-    try:
-        from costmodel.compat import SataCompatOptions
-    except ImportError:
-        return out
-    roles = {r for d in datas for r in ((d.get("profiles") or {}).get("sata-compat") or {}).get("levels", {})}
-    fields = {f.name for f in dataclasses.fields(SataCompatOptions)}
-    assert roles <= fields, f"sata-compat levels {sorted(roles - fields)} are not options"
-    out |= {f"profiles.sata-compat.levels.{r}" for r in roles}
-    out |= {f"profiles.sata-compat.{f}" for f in fields - roles}
-    out |= {f"profiles.estimate.{k}" for d in datas for k in ((d.get("profiles") or {}).get("estimate") or {})}
-    return out
+def _profile_options() -> set[str]:
+    """Every option of an accounting profile, set by an example or not."""
+    from costmodel.accounting import Accounting
+
+    return {f"profiles.<name>.{f.name}" for f in dataclasses.fields(Accounting) if f.name != "name"}
 
 
 def test_arch_examples_load_and_every_arch_key_is_documented(tmp_path: Path) -> None:
     examples = _arch_examples()
-    datas = []
     with recording() as reads:
         for i, data in enumerate(examples):
             f = tmp_path / f"example{i}.yaml"
             f.write_text(json.dumps(data))  # JSON is YAML
             _load_arch_everywhere(load_yaml(f), f)  # the project's YAML reader, as a user's file is read
-            datas.append(data)
         for name in archspecs.arch_names():
             path = archspecs.arch_path(name)
+            _load_arch_everywhere(load_yaml(path), path)
+        for path in sorted((archspecs.ROOT / "variants").glob("*.yaml")):
             data = load_yaml(path)
-            _load_arch_everywhere(data, path)
-            datas.append(data)
-    imc_names = {n for d in datas for n in _imc_profile_names(d)}
+            if isinstance(data, dict) and "levels" in data:  # arch variants (not the grids beside them)
+                _load_arch_everywhere(data, path)
+    read = {_generic_profile(k) for k in reads.read} | _profile_options()
+    seen = {
+        "levels[].word_bits",
+        "compute.ac_pj",
+        "crossbar.energy_pj.read_step",
+        "device.adc.bits",
+        "levels[].estimate",
+        "flops_estimate.clock_hz",
+        "profiles.<name>.activity",
+    }
+    assert seen <= read, f"the recorder did not see {sorted(seen - read)}"
+    # profiles is a map of names, but every profile has one schema: its keys are compared too
+    compare(
+        "Arch YAML", read, also_known={_generic_profile(k) for k in reads.mentioned}, free=reads.free - {"profiles"}
+    )
 
-    def generic(key: str) -> str:
-        for n in imc_names:
-            key = key.replace(f"profiles.{n}.", "profiles.<name>.")
-        return key
 
-    read = {generic(k) for k in reads.read} | _sata_profile_keys(datas)
-    assert "levels[].word_bits" in read and "compute.ac_pj" in read, "the recorder saw nothing"
-    compare("Arch YAML", read, also_known={generic(k) for k in reads.mentioned}, free=reads.free)
+def test_estimate_attributes_are_documented() -> None:
+    """The ``estimate:`` attribute table lists every attribute of every component class, with its classes."""
+    from costmodel import components
+    from costmodel.components import ComponentClass
+
+    specs = {c.value: getattr(components, f"{c.value.capitalize()}Spec") for c in ComponentClass}
+    want: dict[str, set[str]] = {"class": set(specs)}
+    for cls, spec in specs.items():
+        for f in dataclasses.fields(spec):
+            want.setdefault(f.name, set()).add(cls)
+    rows = key_rows(section("Arch YAML"), "attribute")
+    got = {k: set(specs) if r["classes"] == "all" else {c.strip(" `") for c in r["classes"].split(",")}
+           for k, r in rows.items()}  # fmt: skip
+    assert got == want
 
 
 def test_arch_compat_and_estimate_examples_load() -> None:
-    from costmodel.arch import arch_from_dict
+    """The fragments load: the SATA tool's profile and ``flops_estimate`` are sata.yaml's, the SpikeSim profile is
+    spikeflow.yaml's, and a level with an ``estimate:`` block is priced by the component estimators."""
+    from costmodel.arch import arch_from_dict, load_arch
+    from costmodel.estimate import e_ac_from_arch
+    from costmodel.types import Action, Granularity
 
-    merged = [d for d in _arch_examples() if "sata-compat" in (d.get("profiles") or {})]
+    examples = _arch_examples()
+    merged = [d for d in examples if "sata-compat" in (d.get("profiles") or {})]
     assert merged, "the Arch YAML section has no sata-compat example"
     arch = arch_from_dict(merged[0], "example")
-    try:
-        from costmodel.compat import options_from_arch
-        from costmodel.estimate import e_ac_from_arch
-    except ImportError:  # pragma: no cover - engines that type these sections in the loader
-        return
-    assert options_from_arch(arch).dram == "DRAM"
+    sata = load_arch("sata")
+    tool = arch.profile("sata-compat")
+    assert tool.access_granularity is Granularity.ELEMENT and tool.scalesim_memory
+    assert tool == sata.profile("sata-compat"), "the doc's sata-compat profile differs from archspecs/sata.yaml's"
+    assert arch.flops_estimate == sata.flops_estimate
     assert e_ac_from_arch(arch) == pytest.approx(0.1175, rel=1e-3)  # SATA's E_AC at 250 MHz
+
+    imc = [d for d in examples if "crossbar" in d]
+    assert imc, "the Arch YAML section has no crossbar example"
+    xb = arch_from_dict(imc[0], "example")
+    assert xb.crossbar is not None and xb.device is not None
+    assert xb.profile("spikesim-compat") == load_arch("spikeflow").profile("spikesim-compat")
+
+    est = [d for d in examples if any(isinstance(lv, dict) and "estimate" in lv for lv in d.get("levels", []))]
+    assert est, "the Arch YAML section has no estimate: example"
+    levels = arch_from_dict(est[0], "example").levels
+    assert all(dict(lv.estimate) and lv.energy(Action.READ) > 0 for lv in levels)
 
 
 # ================================================================================== network
@@ -308,19 +332,27 @@ def test_import_nir_network_example_keys_are_network_keys() -> None:
 # ================================================================================== mapping, constraints, grid
 def test_mapping_example_loads_and_every_mapping_key_is_documented() -> None:
     from costmodel.arch import load_arch
+    from costmodel.cost import Cost
     from costmodel.evaluate import evaluate
-    from costmodel.mapping import mapping_from_dict
+    from costmodel.mapping import Mapping, layer_mappings_from_dict
     from costmodel.network import load_network
 
     arch = load_arch("generic3")
     names = [lv.name for lv in arch.levels]
-    with recording() as reads:
-        maps = [mapping_from_dict(parse_yaml(b), names, "example") for b in blocks(section("Mapping YAML"), "yaml")]
-    assert maps
-    layer = load_network("vgg5-cifar10", timesteps=4).layer("conv2")
+    with recording() as reads:  # the reader of evaluate --mapping: one mapping, or one per layer
+        loaded = [layer_mappings_from_dict(parse_yaml(b), names, "example")
+                  for b in blocks(section("Mapping YAML"), "yaml")]  # fmt: skip
+    maps = [m for m in loaded if isinstance(m, Mapping)]
+    per_layer = [m for m in loaded if isinstance(m, dict)]
+    assert maps and per_layer and all(per_layer), "the Mapping YAML section needs both forms"
+    net = load_network("vgg5-cifar10", timesteps=4)
+    layer = net.layer("conv2")
     assert maps[0].factor(layer.bounds_dict().__iter__().__next__()) >= 1
-    evaluate(arch, layer, maps[0])  # a value (Cost or Invalid), never an exception
-    compare("Mapping YAML", reads.read, also_known=reads.mentioned, free=reads.free)
+    assert isinstance(evaluate(arch, layer, maps[0]), Cost), "the first mapping example is for conv2"
+    for name, m in per_layer[0].items():
+        assert isinstance(evaluate(arch, net.layer(name), m), Cost), f"the per-layer example's {name}"
+    # a per-layer entry may carry other keys (an evaluate --json layer): they are ignored, its own keys are not
+    compare("Mapping YAML", reads.read, also_known=reads.mentioned, free=reads.free - {"layers[]"})
 
 
 def test_constraints_example_loads_and_every_constraints_key_is_documented(tmp_path: Path) -> None:
@@ -421,7 +453,8 @@ def test_evaluate_json_keys_are_documented(tmp_path: Path) -> None:
         out = tmp_path / f"{arch}.json"
         _cli("evaluate", "--arch", arch, "--network", "vgg5-cifar10", *extra, "--json", str(out), "--quiet")
         written |= _keys(json.loads(out.read_text()))
-    assert "dt_exit.edp_reduction_x" in written and "imc.tiles" in written
+    assert "dt_exit.edp_reduction_x" in written and "area_breakdown_um2.tiles" in written
+    assert {"profile", "latency_rule", "layers[].busy_cycles", "layers[].tiles"} <= written
     compare("Result JSON: evaluate --json", written)
 
 
