@@ -122,7 +122,7 @@ def _kept(tl: TLArch, m: TLMapping) -> tuple[frozenset[str], ...]:
 
 
 def to_arch(tl: TLArch, ert: dict[str, dict[str, float]] | None, art: dict[str, dict[str, float]] | None,
-            kept: tuple[frozenset[str], ...], accounting: Accounting) -> Arch:
+            kept: tuple[frozenset[str], ...], accounting: Accounting, ert_file: str = "ERT") -> Arch:
     """spikeloop's Arch of a Timeloop architecture (see the module docstring)."""
     levels = []
     n = len(tl.storage)
@@ -139,8 +139,8 @@ def to_arch(tl: TLArch, ert: dict[str, dict[str, float]] | None, art: dict[str, 
         table = (ert or {}).get(s.name)
         if table is None and s.vector_access_energy is None and "dummy" not in s.cls and ert is not None \
                 and kept[i]:
-            raise SpecError(f"{s.where}: no ERT entry for {s.name} (spikeloop does not have Timeloop's built-in "
-                            "energy model: give its read and write energies in the ERT)")
+            raise SpecError(f"{ert_file}: ERT.tables: no entry for {s.name} (spikeloop does not have Timeloop's "
+                            "built-in energy model: give its read and write energies in the ERT)")
         keeps = frozenset(SPACE_TENSOR[d] for d in DATA_SPACES)
         if i == 0:
             keeps = frozenset(TENSORS)
@@ -164,8 +164,8 @@ def to_arch(tl: TLArch, ert: dict[str, dict[str, float]] | None, art: dict[str, 
         if ert is None:
             raise SpecError(f"{ar.where}: no ERT given: spikeloop does not have Timeloop's built-in energy model "
                             "(give ERT.yaml)")
-        raise SpecError(f"{ar.where}: no ERT entry with a compute action ({', '.join(COMPUTE_ACTIONS)}) for "
-                        f"{ar.name}")
+        raise SpecError(f"{ert_file}: ERT.tables: no entry with a compute action ({', '.join(COMPUTE_ACTIONS)}) "
+                        f"for {ar.name}")
     ckw: dict[str, Any] = {}
     if _has(Compute, "mac_pj"):
         ckw["mac_pj"] = mac_pj
@@ -237,16 +237,17 @@ def load_case(paths: list[str]) -> Case:
     map_data, map_file = inputs.sections["mapping"]
     tl_map = parse_mapping(map_data, map_file, tl, problem)
     ert = art = None
+    ert_file = "ERT"
     if inputs.section("ERT") is not None:
-        data, file = inputs.sections["ERT"]
-        ert = parse_ert(data, file, "ERT")
+        data, ert_file = inputs.sections["ERT"]
+        ert = parse_ert(data, ert_file, "ERT")
     if inputs.section("ART") is not None:
         data, file = inputs.sections["ART"]
         art = parse_ert(data, file, "ART")
     kept = _kept(tl, tl_map)
     accounting, missing = timeloop_accounting()
     bits = tl.storage[0].word_bits
-    arch = to_arch(tl, ert, art, kept, accounting)
+    arch = to_arch(tl, ert, art, kept, accounting, ert_file)
     layer = to_layer(problem, bits)
     mapping = to_mapping(tl, tl_map, kept)
     notes = list(inputs.notes) + list(problem.notes)

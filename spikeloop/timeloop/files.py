@@ -464,7 +464,8 @@ def _tree(b: _ArchBuilder, node: TNode, mult: int) -> None:
         subs = node.get("subtree")
         if not isinstance(subs, list) or len(subs) != 1:
             raise node.error("subtree", "expected a list of exactly one subtree (Timeloop supports one per level)")
-        node = TNode(subs[0], node.file, f"{node.path}.{node.spelled[norm('subtree')]}[0]")
+        sub_name = subs[0].get("name") if isinstance(subs[0], dict) else None
+        node = TNode(subs[0], node.file, f"{node.path}.{sub_name if isinstance(sub_name, str) else 'subtree[0]'}")
         _, n = split_name(node.get("name"), node.where("name"))
         mult *= n
         if node.has("local"):
@@ -474,6 +475,7 @@ def _tree(b: _ArchBuilder, node: TNode, mult: int) -> None:
             for i, item in enumerate(local):
                 c = TNode(item, node.file, f"{node.path}.local[{i}]")
                 name, k = split_name(c.get("name"), c.where("name"))
+                c.path = f"{node.path}.{name}"
                 b.component(c, name, mult * k)
 
 
@@ -486,8 +488,9 @@ def _flat(b: _ArchBuilder, node: TNode) -> None:
     for i, item in enumerate(local):
         c = TNode(item, node.file, f"{node.path}.local[{i}]")
         full = c.get("name")
-        last = full.rsplit(".", 1)[-1] if isinstance(full, str) else full
+        last = re.split(r"\.(?![^\[]*\])", full)[-1] if isinstance(full, str) else full  # dots outside [a..b]
         name, k = split_name(last, c.where("name"))
+        c.path = f"{node.path}.{name}"
         a = _attributes(c)
         n = a.get("n_instances")
         b.component(c, name, n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else k)
@@ -506,6 +509,7 @@ def _nodes(b: _ArchBuilder, items: Any, node: TNode, key: str, mult: int, mesh: 
             _nodes(b, c.get("nodes", []), c, "nodes", mult, mesh)
             continue
         name, _ = split_name(c.get("name"), c.where("name"))
+        c.path = f"{node.path}.{name}"
         sp = c.child("spatial") if c.has("spatial") and c.get("spatial") else None
         mx = my = 1
         if sp is not None:
