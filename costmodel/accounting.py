@@ -18,6 +18,12 @@ from costmodel.types import Activity, Granularity, Latency, OutputSize, Packing
 
 NATIVE = "native"
 
+#: The named dataflows (mapping constraints and heuristics of :mod:`mappers.dataflows`) of a digital arch and of
+#: a crossbar arch; ``best`` (a search) applies to both. A profile's ``dataflow`` is checked against these when
+#: the arch is loaded; mappers.dataflows keeps its names equal (a test checks it).
+DIGITAL_DATAFLOWS: tuple[str, ...] = ("os", "ws", "time-batched", "scalesim")
+CROSSBAR_DATAFLOWS: tuple[str, ...] = ("packed", "spikesim", "time-batched")
+
 
 class CrossbarMapping(StrEnum):
     """How a layer's C*R*S inputs fill crossbar rows by default: ``packed`` densely (row = any (c, r, s)), or
@@ -132,6 +138,8 @@ def _sata_tool_options(node: Node, systolic: bool) -> dict[str, Any]:
             kw[key] = node.bool(key)
         elif key == "ifmap_buffer_fraction":
             kw[key] = node.float(key, minimum=0.0, maximum=1.0, strict_minimum=True)
+        elif key == "ifmap_bits":
+            kw[key] = node.optional_int(key, maximum=64)
         else:
             kw[key] = node.optional_int(key, minimum=0, maximum=64)
     return kw
@@ -145,9 +153,16 @@ def accounting_from_node(node: Node, name: str, *, crossbar: bool, systolic: boo
     if node.has("access_granularity"):
         kw["access_granularity"] = node.enum("access_granularity", Granularity)
     if node.has("dataflow"):
+        names = (*(CROSSBAR_DATAFLOWS if crossbar else DIGITAL_DATAFLOWS), "best")
         kw["dataflow"] = node.str("dataflow")
+        if kw["dataflow"] not in names:
+            raise node.error("dataflow", f"expected one of {', '.join(names)} (the dataflows of a "
+                                         f"{'crossbar' if crossbar else 'digital'} arch), got {kw['dataflow']!r}")
     if node.has("latency"):
         kw["latency"] = node.enum("latency", Latency)
+        if kw["latency"] is Latency.PER_OUTPUT_NEURON and not crossbar:
+            raise node.error("latency", "per-output-neuron is the public SpikeSim script's rule: it needs a "
+                                        "crossbar: section")
     if node.has("layer_overlap"):
         kw["layer_overlap"] = node.float("layer_overlap", minimum=0.0, maximum=1.0, strict_minimum=True)
     for key in ("price_weightless_layers", "update_reads", "drain_reads"):
@@ -165,6 +180,8 @@ def accounting_from_node(node: Node, name: str, *, crossbar: bool, systolic: boo
             kw[key] = node.bool(key)
         elif key == "activation_bits":
             kw[key] = node.int(key, maximum=64)
+        elif key == "lif_area_layers":
+            kw[key] = node.optional_int(key, maximum=1 << 20)
         else:
             kw[key] = node.optional_int(key, maximum=64)
     kw.update(_sata_tool_options(node, systolic))
@@ -187,5 +204,6 @@ def option_names() -> tuple[str, ...]:
     return tuple(f.name for f in fields(Accounting) if f.name not in ("name", "description"))
 
 
-__all__ = ["Accounting", "CrossbarMapping", "CROSSBAR_OPTIONS", "NATIVE", "SATA_TOOL_OPTIONS", "SpecError",
+__all__ = ["Accounting", "CrossbarMapping", "CROSSBAR_DATAFLOWS", "CROSSBAR_OPTIONS", "DIGITAL_DATAFLOWS", "NATIVE",
+           "SATA_TOOL_OPTIONS", "SpecError",
            "accounting_from_node", "option_names", "profiles_from_node"]

@@ -440,7 +440,8 @@ def _compute(node: Node) -> Compute:
     return c
 
 
-def _device(node: Node) -> Device:
+def device_from_node(node: Node) -> Device:
+    """The ``device:`` block, strictly (also read by the crossbar accuracy model, :mod:`crossbar.device`)."""
     xbar, cell, wire, adc = (node.child(k) for k in ("crossbar", "cell", "wire", "adc"))
     assert xbar is not None and cell is not None and wire is not None and adc is not None
     g_min_us = cell.float("g_min_us")
@@ -452,7 +453,7 @@ def _device(node: Node) -> Device:
         read_voltage_v=node.float("read_voltage_v", minimum=0.0, strict_minimum=True),
         r_row_ohm=wire.float("r_row_ohm"), r_col_ohm=wire.float("r_col_ohm"),
         variation_sigma=node.float("programming_variation_sigma"), read_noise_sigma=node.float("read_noise_sigma"),
-        adc_bits=adc.int("bits", minimum=0, maximum=32),
+        adc_bits=adc.int("bits", maximum=32),
         adc_percentile=adc.float("calibration_percentile", minimum=0.0, maximum=100.0, strict_minimum=True),
     )
     for n in (xbar, cell, wire, adc, node):
@@ -529,7 +530,7 @@ def arch_from_dict(data: Any, file: str = "<arch>") -> Arch:
     assert compute_node is not None
     compute = _compute(compute_node)
     dev_node = root.child("device", None)
-    device = _device(dev_node) if dev_node is not None else None
+    device = device_from_node(dev_node) if dev_node is not None else None
     xb_node = root.child("crossbar", None)
     crossbar = _crossbar(xb_node, levels, device) if xb_node is not None else None
     systolic = any(lv.fanout.systolic for lv in levels)
@@ -539,10 +540,18 @@ def arch_from_dict(data: Any, file: str = "<arch>") -> Arch:
         raise root.error("default_profile", f"no profile {default!r}; profiles: "
                                             f"{', '.join(p.name for p in profiles)}")
     fe_node = root.child("flops_estimate", None)
+    latency = root.enum("latency", Latency, Latency.SEQUENTIAL)
+    if latency is Latency.PER_OUTPUT_NEURON and crossbar is None:
+        raise root.error("latency", "per-output-neuron is the public SpikeSim script's rule: it needs a crossbar: "
+                                    "section")
+    sizing = root.enum("sizing", Sizing, Sizing.FIXED)
+    if sizing is Sizing.RESIDENT and crossbar is None:
+        raise root.error("sizing", "resident (a chip sized to hold every layer's weights) needs a crossbar: "
+                                   "section; a digital arch is one chip reused by every layer (fixed)")
     arch_kwargs = dict(
         name=root.str("name"), clock_hz=clock, levels=levels, compute=compute, technology_nm=tech,
-        source=root.str("source", ""), file=file, latency=root.enum("latency", Latency, Latency.SEQUENTIAL),
-        sizing=root.enum("sizing", Sizing, Sizing.FIXED), crossbar=crossbar, device=device, profiles=profiles,
+        source=root.str("source", ""), file=file, latency=latency, sizing=sizing, crossbar=crossbar, device=device,
+        profiles=profiles,
         default_profile=default, flops_estimate=_flops_estimate(fe_node) if fe_node is not None else None,
     )
     root.done()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from costmodel.arch import device_from_node
 from costmodel.specio import Node, SpecError, load_yaml
 
 DEFAULT_ARCH = Path(__file__).resolve().parent.parent / "archspecs" / "spikeflow.yaml"
@@ -71,29 +72,6 @@ def load_device(path: str | Path = DEFAULT_ARCH) -> DeviceSpec:
             "which the crossbar accuracy model needs; archspecs/spikeflow.yaml has one)"
         )
     dev = _required(root, "device")
-    xbar = _required(dev, "crossbar")
-    cell = _required(dev, "cell")
-    wire = _required(dev, "wire")
-    adc = _required(dev, "adc")
-    g_min_us = cell.float("g_min_us")
-    g_max_us = cell.float("g_max_us")
-    if not g_max_us > g_min_us:
-        raise cell.error("g_max_us", f"expected a number > g_min_us ({g_min_us}), got {g_max_us}")
-    spec = DeviceSpec(
-        rows=xbar.int("rows"),
-        columns=xbar.int("columns"),
-        g_min_s=g_min_us * 1e-6,
-        g_max_s=g_max_us * 1e-6,
-        bits_per_cell=cell.int("bits_per_cell"),
-        weight_bits=dev.int("weight_bits", minimum=2),
-        read_voltage_v=dev.float("read_voltage_v", minimum=1e-12),
-        r_row_ohm=wire.float("r_row_ohm"),
-        r_col_ohm=wire.float("r_col_ohm"),
-        variation_sigma=dev.float("programming_variation_sigma"),
-        read_noise_sigma=dev.float("read_noise_sigma"),
-        adc_bits=adc.int("bits"),
-        adc_percentile=adc.float("calibration_percentile", minimum=1e-9, maximum=100.0),
-    )
-    for node in (xbar, cell, wire, adc, dev):
-        node.done()
+    d = device_from_node(dev)  # the arch loader's reader: one set of limits for the block
+    spec = DeviceSpec(**{f: getattr(d, f) for f in DeviceSpec.__dataclass_fields__})
     return spec

@@ -114,3 +114,20 @@ def test_unreadable_file(tmp_path: Path) -> None:
     missing.mkdir()  # a directory with a .yaml name: found, but cannot be read as a file
     msg = _error(missing)
     assert "cannot read" in msg
+
+
+@pytest.mark.parametrize(("what", "edit", "key", "words"), [
+    ("resident sizing on a digital arch", lambda d: d.update(sizing="resident"), "sizing", ["crossbar"]),
+    ("SpikeSim latency on a digital arch", lambda d: d.update(latency="per-output-neuron"), "latency", ["crossbar"]),
+    ("profile latency on a digital arch", lambda d: d.update(profiles={"p": {"latency": "per-output-neuron"}}),
+     "profiles.p.latency", ["crossbar"]),
+    ("profile dataflow typo", lambda d: d.update(profiles={"p": {"dataflow": "wss"}}), "profiles.p.dataflow",
+     ["expected one of os, ws, time-batched, scalesim, best"]),
+    ("crossbar dataflow on a digital arch", lambda d: d.update(profiles={"p": {"dataflow": "packed"}}),
+     "profiles.p.dataflow", ["digital arch"]),
+])
+def test_options_that_need_a_crossbar_are_refused_at_load(tmp_path: Path, what: str, edit: Any, key: str,
+                                                           words: list[str]) -> None:
+    path = _write(tmp_path, _mutated(edit))
+    msg = _error(path)
+    assert f": {key}: " in msg and all(w in msg for w in words), (what, msg)

@@ -100,6 +100,9 @@ def test_api_names_survive_submodule_imports() -> None:
 
     assert (*flow_names(False), "best") == sl.DATAFLOWS
     assert (*flow_names(True), "best") == sl.CROSSBAR_DATAFLOWS
+    from costmodel.accounting import CROSSBAR_DATAFLOWS, DIGITAL_DATAFLOWS  # what a profile's dataflow is checked by
+
+    assert (flow_names(False), flow_names(True)) == (DIGITAL_DATAFLOWS, CROSSBAR_DATAFLOWS)
 
 
 # ------------------------------------------------------------------------------------------- boundary checks
