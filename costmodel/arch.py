@@ -283,7 +283,12 @@ class Arch:
 
     @property
     def lif_units(self) -> int:
+        """LIF datapaths: ``lif_units_per_pe`` per compute unit (``lif_units_per_tile`` per tile on a crossbar
+        arch, whose compute units are cells), divided by ``lif_sharing``."""
         c = self.compute
+        if self.crossbar is not None:
+            per = self.instances(self.crossbar.tile_level + 1) * self.crossbar.lif_units_per_tile
+            return max(1, math.ceil(per / c.lif_sharing))
         return max(1, math.ceil(self.pes * c.lif_units_per_pe / c.lif_sharing))
 
     def profile(self, name: str | None = None) -> Accounting:

@@ -180,7 +180,8 @@ def explain_layer(arch: Arch, layer: Layer, mapping: Mapping, *, title: str = ""
         ok_e = check(f"{key.label} energy", e_val, cost.energy_pj.get(key, 0.0))
         rows.append([label, show(lp.counts[key]), _num(n_val), show(lp.energy[key]), _num(e_val),
                      ok if ok != "=" else ok_e])
-    out.append(f"## Compute ({arch.pes} PEs, {arch.lif_units} LIF units)\n")
+    units = f"{arch.pes} crossbar cells" if arch.crossbar is not None else f"{arch.pes} PEs"
+    out.append(f"## Compute ({units}, {arch.lif_units} LIF units)\n")
     out.append(table(["operation", "count", "value", "energy (pJ)", "value", "evaluate()"], rows) + "\n")
 
     # ---- cycles and static energy
