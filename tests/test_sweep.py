@@ -559,3 +559,254 @@ def test_cli_pareto_prints_and_plots(tmp_path: Path, reference, capsys: pytest.C
             assert r["point"] in text
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["sweep", "--pareto", str(tmp_path / "none.jsonl"), "--quiet"]) == 2
+
+
+# ------------------------------------------------------------------------------------ linked overrides
+LINKED = """\
+archs: [generic3]
+overrides:
+  levels[GLB].fanout: [{x: 4, y: 4}, {x: 2, y: 8}]
+linked:
+  - levels[GLB].capacity_bits: [524288, 1048576, 2097152]
+    levels[GLB].area_um2: [400000.0, 800000.0, 1600000.0]
+    levels[GLB].static_pj_per_cycle: [2.0, 4.0, 8.0]
+networks: [tiny.yaml]
+T: [1]
+dataflows: [os]
+"""
+
+
+def test_linked_values_move_together_and_the_group_is_one_axis(tmp_path: Path) -> None:
+    grid = load_grid(write_grid(tmp_path, LINKED))
+    assert len(grid.tasks) == 2 * 3  # fanouts x linked steps, not 2 x 3 x 3 x 3
+    seen = set()
+    for task in grid.tasks:
+        ov = dict(task.point.overrides)
+        assert list(ov) == ["levels[GLB].fanout", "levels[GLB].capacity_bits", "levels[GLB].area_um2",
+                            "levels[GLB].static_pj_per_cycle"]  # fmt: skip
+        step = {524288: 0, 1048576: 1, 2097152: 2}[ov["levels[GLB].capacity_bits"]]
+        assert ov["levels[GLB].area_um2"] == 400000.0 * 2**step
+        assert ov["levels[GLB].static_pj_per_cycle"] == 2.0 * 2**step
+        glb = arch_from_dict(task.arch_data).levels[1]  # the arch the worker builds carries all three values
+        assert (glb.capacity_bits, glb.area_um2, glb.static_pj_per_cycle) == (
+            ov["levels[GLB].capacity_bits"], ov["levels[GLB].area_um2"], ov["levels[GLB].static_pj_per_cycle"])
+        seen.add((canonical_fanout(ov["levels[GLB].fanout"]), step))
+    assert len(seen) == 6
+
+
+def canonical_fanout(fanout: dict[str, int]) -> str:
+    return f"{fanout['x']}x{fanout['y']}"
+
+
+def test_linked_points_price_the_linked_area(tmp_path: Path) -> None:
+    grid = load_grid(write_grid(tmp_path, LINKED))
+    recs = [evaluate_point(t) for t in grid.tasks if dict(t.point.overrides)["levels[GLB].fanout"]["x"] == 4]
+    assert all(r["status"] == "ok" for r in recs), recs
+    area = {r["overrides"]["levels[GLB].capacity_bits"]: r["area_mm2"] for r in recs}
+    # the GLB's area is the only one that moves: +400,000 um^2, then +800,000 um^2
+    assert area[1048576] - area[524288] == pytest.approx(0.4, rel=1e-9)
+    assert area[2097152] - area[1048576] == pytest.approx(0.8, rel=1e-9)
+
+
+def test_per_arch_linked_groups(tmp_path: Path) -> None:
+    text = (
+        "archs:\n  - arch: generic3\n    linked:\n      - levels[GLB].capacity_bits: [524288, 1048576]\n"
+        "        levels[GLB].area_um2: [1.0, 2.0]\n  - generic3.yaml\nnetworks: [tiny.yaml]\nT: [1]\n"
+    )
+    (tmp_path / "generic3.yaml").write_text(archspecs.arch_path("generic3").read_text())
+    grid = load_grid(write_grid(tmp_path, text))
+    own = [dict(t.point.overrides) for t in grid.tasks if t.point.arch == "generic3"]
+    other = [dict(t.point.overrides) for t in grid.tasks if t.point.arch == "generic3.yaml"]
+    assert own == [{"levels[GLB].capacity_bits": 524288, "levels[GLB].area_um2": 1.0},
+                   {"levels[GLB].capacity_bits": 1048576, "levels[GLB].area_um2": 2.0}]  # fmt: skip
+    assert other == [{}]
+
+
+def test_linked_estimate_capacity_moves_with_the_level(tmp_path: Path) -> None:
+    """An explicit estimate.capacity_bits must agree with the level's: alone it is refused (naming the grid key),
+    linked with the level's capacity_bits it is the same point as the defaulted estimate."""
+    variant = archspecs.ROOT / "variants" / "sata-estimate.yaml"
+    alone = (f"archs: [{variant}]\noverrides:\n  levels[GLB-W].estimate.capacity_bits: [589824]\n"
+             "networks: [tiny.yaml]\nT: [1]\n")  # fmt: skip
+    with pytest.raises(SpecError, match=r"overrides\.levels\[GLB-W\]\.estimate\.capacity_bits: value 589824: .*"
+                                        r"levels\[1\]\.estimate\.capacity_bits: 589824 differs from the level's"):
+        load_grid(write_grid(tmp_path, alone))
+    linked = (f"archs: [{variant}]\nlinked:\n  - levels[GLB-W].capacity_bits: [589824, 2359296]\n"
+              "    levels[GLB-W].estimate.capacity_bits: [589824, 2359296]\nnetworks: [tiny.yaml]\nT: [1]\n"
+              "dataflows: [time-batched]\n")  # fmt: skip
+    plain = (f"archs: [{variant}]\noverrides:\n  levels[GLB-W].capacity_bits: [589824, 2359296]\n"
+             "networks: [tiny.yaml]\nT: [1]\ndataflows: [time-batched]\n")  # fmt: skip
+    a = [evaluate_point(t) for t in load_grid(write_grid(tmp_path, linked, "a.yaml")).tasks]
+    b = [evaluate_point(t) for t in load_grid(write_grid(tmp_path, plain, "b.yaml")).tasks]
+    assert [r["status"] for r in a + b] == ["ok"] * 4
+    for ra, rb in zip(a, b, strict=True):
+        assert ra["estimates"]["GLB-W"] == rb["estimates"]["GLB-W"]
+        assert (ra["area_mm2"], ra["total_energy_pj"]) == (rb["area_mm2"], rb["total_energy_pj"])
+    assert a[1]["area_mm2"] > a[0]["area_mm2"]
+
+
+@pytest.mark.parametrize(
+    ("linked", "expect"),
+    [
+        ("linked:\n  levels[GLB].capacity_bits: [1]", "linked: expected a non-empty list of groups"),
+        ("linked: []", "linked: expected a non-empty list of groups"),
+        ("linked:\n  - [1, 2]", "linked[0]: expected a mapping"),
+        ("linked:\n  - levels[GLB].capacity_bits: [524288]", "linked[0]: a linked group needs at least two paths"),
+        (
+            "linked:\n  - levels[GLB].capacity_bits: [524288, 1048576]\n    levels[GLB].area_um2: [1.0]",
+            "linked[0].levels[GLB].area_um2: 1 value, but levels[GLB].capacity_bits has 2",
+        ),
+        (
+            "linked:\n  - levels[GLB].capacity_bits: 524288\n    levels[GLB].area_um2: [1.0]",
+            "linked[0].levels[GLB].capacity_bits: expected a non-empty list of values",
+        ),
+        (
+            "linked:\n  - levels[GLB].capacity_bits: [524288, 524288]\n    levels[GLB].area_um2: [1.0, 1.0]",
+            "linked[0]: step 1 (levels[GLB].capacity_bits = 524288, levels[GLB].area_um2 = 1.0) repeats step 0",
+        ),
+        (
+            "linked:\n  - levels[GLB].capacity_bits: [524288, 0]\n    levels[GLB].area_um2: [1.0, 2.0]",
+            "linked[0]: step 1 (levels[GLB].capacity_bits = 0, levels[GLB].area_um2 = 2.0): archspecs/generic3.yaml:"
+            " levels[1].capacity_bits",
+        ),
+        (
+            "linked:\n  - levels[GLB].capacity_bits: [524288]\n    levels[GLB].nosuch.x: [1]",
+            "linked[0].levels[GLB].nosuch.x: levels[GLB].nosuch: no such key",
+        ),
+        (
+            "overrides:\n  compute.lif_sharing: [1]\nlinked:\n  - levels[GLB].capacity_bits: [524288]\n"
+            "    compute.lif_sharing: [2]",
+            "linked[0].compute.lif_sharing: the same arch key as",
+        ),
+    ],
+)
+def test_bad_linked_groups_name_the_grid_key(tmp_path: Path, linked: str, expect: str) -> None:
+    path = write_grid(tmp_path, f"archs: [generic3]\nnetworks: [tiny.yaml]\n{linked}\n")
+    with pytest.raises(SpecError) as info:
+        load_grid(path)
+    msg = str(info.value)
+    assert "\n" not in msg and msg.startswith(f"{path}: "), msg
+    assert expect in msg, msg
+
+
+def test_cli_linked_error_exits_2_naming_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_grid(tmp_path, "archs: [generic3]\nnetworks: [tiny.yaml]\nlinked:\n"
+                                "  - levels[GLB].capacity_bits: [524288, 1048576]\n    levels[GLB].area_um2: [1.0]\n")
+    assert main(["sweep", "--grid", str(path), "--out", str(tmp_path / "r.jsonl"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "linked[0].levels[GLB].area_um2: 1 value" in err, err
+
+
+# ------------------------------------------------------------------------------------ Pareto axes, groups, labels
+def _rec(point: str, t: int, e: float, lat: float, a: float, *, flow: str = "os", ov: Any = None) -> dict[str, Any]:
+    return {
+        "point": point,
+        "arch": "a.yaml",
+        "overrides": {"levels[GLB].capacity_bits": ov} if ov is not None else {},
+        "network": "n",
+        "T": t,
+        "dataflow": flow,
+        "objective": None,
+        "status": "ok",
+        "total_energy_pj": e,
+        "latency_s": lat,
+        "area_mm2": a,
+        "edp_pj_s": e * lat,
+    }
+
+
+DESIGNS = [  # p2 (T = 4) is on its T's front but dominated by p1 (T = 1); p4 is the only small-area point
+    _rec("p1", 1, 1.0, 1.0, 2.0, ov=524288),
+    _rec("p2", 4, 1.5, 1.5, 2.0, ov=524288),
+    _rec("p3", 1, 2.0, 0.5, 3.0, ov=1048576, flow="time-batched"),
+    _rec("p4", 4, 3.0, 3.0, 1.0, ov=1048576, flow="time-batched"),
+]
+
+
+def test_group_network_makes_T_a_design_axis() -> None:
+    from spikeloop.sweep import GroupBy
+
+    default = pareto_fronts(DESIGNS)  # per (network, T): every T has its own front
+    assert [(g.T, [r["point"] for r in g.front]) for g in default] == [(1, ["p1", "p3"]), (4, ["p2", "p4"])]
+    (one,) = pareto_fronts(DESIGNS, group=[GroupBy.NETWORK])  # T competes: p2 is dominated by p1
+    assert one.network == "n" and one.T is None and one.title == "n"
+    assert [r["point"] for r in one.front] == ["p1", "p3", "p4"]
+    assert [c.header for c in one.columns] == ["levels[GLB].capacity_bits", "dataflow", "T"]
+
+
+def test_axes_choose_what_is_minimised() -> None:
+    from spikeloop.sweep import Metric
+
+    (g,) = pareto_fronts(DESIGNS, axes=[Metric.ENERGY, Metric.AREA], group=["network"])
+    assert [r["point"] for r in g.front] == ["p1", "p4"]  # without latency p3 is dominated by p1
+    (g,) = pareto_fronts(DESIGNS, axes=["latency", "edp"], group=["network"])
+    assert [r["point"] for r in g.front] == ["p3"]
+    assert g.axes == (Metric.LATENCY, Metric.EDP)
+
+
+@pytest.mark.parametrize(
+    ("axes", "group", "expect"),
+    [
+        ("energy", "network", "a front needs at least two axes"),
+        ("energy,power", "network", "unknown axis 'power'"),
+        ("energy,energy", "network", "axis 'energy' is listed twice"),
+        ("energy,area", "network,layer", "unknown group field 'layer'"),
+        ("energy,area", "T,T", "group field 'T' is listed twice"),
+    ],
+)
+def test_bad_axes_and_groups_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], axes: str, group: str, expect: str
+) -> None:
+    from spikeloop.sweep import parse_axes, parse_group
+
+    with pytest.raises(ValueError, match=expect):
+        parse_axes(axes)
+        parse_group(group)
+    out = tmp_path / "r.jsonl"
+    out.write_text("".join(json.dumps(r) + "\n" for r in DESIGNS))
+    rc = main(["sweep", "--pareto", str(out), "--axes", axes, "--group", group, "--png", str(tmp_path / "p.png")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and expect in err, err
+
+
+def test_axes_and_group_go_with_pareto(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    grid = write_grid(tmp_path)
+    assert main(["sweep", "--grid", str(grid), "--group", "network", "--quiet"]) == 2
+    assert "--group goes with --pareto" in capsys.readouterr().err
+
+
+def test_table_and_plot_number_and_label_the_front_points(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from spikeloop.sweep import plot_pareto, render_pareto
+
+    groups = pareto_fronts(DESIGNS, group=["network"])
+    text = render_pareto(groups)
+    assert "n: 3 of 4 points on the energy / latency / area Pareto front" in text
+    assert "design axes: levels[GLB].capacity_bits, dataflow, T; every point: arch a.yaml" in text
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines() if line.startswith("| ")]
+    assert rows[0][:4] == ["#", "levels[GLB].capacity_bits", "dataflow", "T"]
+    assert [r[:4] for r in rows[1:]] == [["1", "524288", "os", "1"], ["2", "1048576", "time-batched", "1"],
+                                         ["3", "1048576", "time-batched", "4"]]  # fmt: skip
+    assert groups[0].labels() == [
+        "GLB.capacity_bits=64 KiB, os, T=1",
+        "GLB.capacity_bits=128 KiB, time-batched, T=1",
+        "GLB.capacity_bits=128 KiB, time-batched, T=4",
+    ]
+    png = tmp_path / "front.png"
+    fig = plot_pareto(groups, png, title="t")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_ylabel() for ax in axes] == ["latency per inference (s)", "chip area (mm²)"]
+    for ax in axes:  # every front point numbered in every panel
+        assert sorted(t.get_text() for t in ax.texts) == ["1", "2", "3"]
+        legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert legend == ["dominated", "front, T = 1", "front, T = 4", "os", "time-batched"]
+    block = "\n".join(t.get_text() for sub in fig.subfigs for t in sub.texts)
+    for i, lab in enumerate(groups[0].labels(), 1):
+        assert f"{i}  {lab}" in block
+    out = tmp_path / "r.jsonl"
+    out.write_text("".join(json.dumps(r) + "\n" for r in DESIGNS))
+    assert main(["sweep", "--pareto", str(out), "--axes", "energy,latency,area", "--group", "network",
+                 "--png", str(png), "--quiet"]) == 0  # fmt: skip
+    assert capsys.readouterr().out.strip() == text

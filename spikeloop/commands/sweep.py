@@ -2,8 +2,9 @@
 
 ``spikeloop sweep --grid grid.yaml [--out results.jsonl] [--workers N] [--scheduler tcp://HOST:PORT]``
 evaluates every point of the grid (see :mod:`spikeloop.sweep`) and appends one JSON line per point;
-rerunning the same command resumes. ``spikeloop sweep --pareto results.jsonl [--png FILE]`` prints
-and plots the energy / latency / area Pareto front of a results file.
+rerunning the same command resumes. ``spikeloop sweep --pareto results.jsonl [--axes energy,latency,area]
+[--group network,T] [--png FILE]`` prints and plots the Pareto front of a results file, its points numbered and
+labelled by the parameters that vary (arch, overrides, dataflow, T).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
@@ -170,15 +172,36 @@ def report(summary: Any, out: str) -> str:  # noqa: ANN401
     return "\n".join(lines)
 
 
-def pareto(results: str, png: str | None, *, quiet: bool = False) -> str:
-    """Print text of ``spikeloop sweep --pareto``; writes the plot to ``png``. Failed points and points
-    with non-finite numbers are left out; a malformed ``ok`` record is an error naming the file and line."""
-    from spikeloop.sweep.pareto import pareto_fronts, plot_pareto, read_front_records, render_pareto
+def pareto(
+    results: str,
+    png: str | None,
+    *,
+    quiet: bool = False,
+    axes: str | Sequence[str] = "energy,latency,area",
+    group: str | Sequence[str] = "network,T",
+) -> str:
+    """Print text of ``spikeloop sweep --pareto``; writes the plot to ``png``. ``axes``: the metrics minimised
+    together (two or more of energy, latency, area, edp); ``group``: the record fields that separate fronts (every
+    other parameter, e.g. T with ``group="network"``, is a design axis). Failed points and points with non-finite
+    numbers are left out; a malformed ``ok`` record is an error naming the file and line."""
+    from spikeloop.sweep.pareto import (
+        pareto_fronts,
+        parse_axes,
+        parse_group,
+        plot_pareto,
+        read_front_records,
+        render_pareto,
+    )
 
+    try:
+        metrics = parse_axes(axes if isinstance(axes, str) else ",".join(axes))
+        fields = parse_group(group if isinstance(group, str) else ",".join(group))
+    except ValueError as exc:
+        raise UserError(f"--axes/--group: {exc}") from None
     if not Path(results).is_file():
         raise UserError(f"{results}: no such results file")
-    records, left_out, bad = read_front_records(results)
-    groups = pareto_fronts(records)
+    records, left_out, bad = read_front_records(results, metrics)
+    groups = pareto_fronts(records, axes=metrics, group=fields)
     if not groups:
         raise UserError(f"{results}: no successful points to compare")
     text = render_pareto(groups)
@@ -190,23 +213,47 @@ def pareto(results: str, png: str | None, *, quiet: bool = False) -> str:
     if notes:
         text += "\n\n" + "; ".join(notes)
     if png:
-        plot_pareto(groups, png, title=f"Energy / latency / area Pareto front of {Path(results).name}")
+        names = " / ".join(m.value for m in metrics)
+        plot_pareto(groups, png, title=f"{names[0].upper()}{names[1:]} Pareto front of {Path(results).name} "
+                                        f"(per {', '.join(f.value for f in fields)}; grey: dominated)")
         _say(quiet, f"wrote {png}")
+    return text
+
+
+def _axes_arg(text: str) -> str:
+    from spikeloop.sweep.pareto import parse_axes
+
+    try:
+        parse_axes(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _group_arg(text: str) -> str:
+    from spikeloop.sweep.pareto import parse_group
+
+    try:
+        parse_group(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return text
 
 
 def _cmd(args: argparse.Namespace) -> int:
     if args.pareto:
         if args.grid or args.scheduler or args.workers or args.retry_failed or args.out:
-            raise UserError("--pareto takes only a results file and --png")
+            raise UserError("--pareto takes only a results file, --axes, --group and --png")
         png = args.png or str(Path(args.pareto).with_suffix("")) + "-pareto.png"
         check_output("--png", "file", png)
-        print(pareto(args.pareto, png, quiet=args.quiet))
+        print(pareto(args.pareto, png, quiet=args.quiet, axes=args.axes or "energy,latency,area",
+                     group=args.group or "network,T"))
         return 0
     if not args.grid:
         raise UserError("give --grid GRID.yaml (run a sweep) or --pareto RESULTS.jsonl (its Pareto front)")
-    if args.png:
-        raise UserError("--png goes with --pareto")
+    for flag, value in (("--png", args.png), ("--axes", args.axes), ("--group", args.group)):
+        if value:
+            raise UserError(f"{flag} goes with --pareto")
     if args.workers and args.scheduler and args.scheduler != LOCAL_DASK:
         raise UserError("--workers is for the local pool; a Dask cluster's size is set where it is started")
     out = args.out or Path(args.grid).stem + ".jsonl"
@@ -230,7 +277,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="design-space sweep over archs, overrides, networks, T and dataflows; Pareto fronts",
         description="Evaluate every point of a grid through a local process pool (default) or a Dask cluster "
         "(--scheduler), one JSON line per point; rerunning resumes. --pareto prints and plots the "
-        "energy / latency / area Pareto front of a results file.",
+        "Pareto front of a results file (--axes: the metrics; --group: the fields that separate fronts), its "
+        "points numbered and labelled by the parameters that vary.",
     )
     p.add_argument("--grid", default=None, help="grid YAML (see archspecs/grids/example.yaml)")
     p.add_argument(
@@ -260,6 +308,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pareto", default=None, metavar="RESULTS.jsonl", help="print and plot the Pareto front")
     p.add_argument(
         "--png", type=output_file, default=None, help="with --pareto: plot file (default: RESULTS-pareto.png)"
+    )
+    p.add_argument(
+        "--axes",
+        type=_axes_arg,
+        default=None,
+        metavar="M,M[,...]",
+        help="with --pareto: metrics minimised together, two or more of energy, latency, area, edp "
+        "(default energy,latency,area)",
+    )
+    p.add_argument(
+        "--group",
+        type=_group_arg,
+        default=None,
+        metavar="F[,...]",
+        help="with --pareto: fields that separate fronts, of network, T, dataflow, arch (default network,T); "
+        "the others are design axes: --group network lets T compete on one front",
     )
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_cmd)

@@ -72,7 +72,21 @@ class _Net:
     timesteps: tuple[int, ...]
 
 
-Override = tuple[str, list[Any], str]  # (path as written, values, grid key path for errors)
+@dataclass(frozen=True, slots=True)
+class Axis:
+    """One design axis of a grid: a single override path, or a linked group of paths whose values move together.
+
+    ``paths``: ``(path as written, its grid key path for errors)``; ``steps``: the axis's values, one tuple per
+    step with one value per path (a single override has one-element steps). ``where``: the axis's grid key path
+    (``FILE: overrides.levels[GLB].capacity_bits`` or ``FILE: linked[0]``)."""
+
+    where: str
+    paths: tuple[tuple[str, str], ...]
+    steps: tuple[tuple[Any, ...], ...]
+
+    @property
+    def linked(self) -> bool:
+        return len(self.paths) > 1
 
 
 # ---------------------------------------------------------------------------------------- point keys
@@ -146,7 +160,8 @@ def _timesteps(root: Node) -> list[int] | None:
     return t_raw
 
 
-def _read_overrides(node: Node, key: str) -> list[Override]:
+def _read_overrides(node: Node, key: str) -> list[Axis]:
+    """``overrides:``: path -> values, each path an axis of its own."""
     ov = node.child(key, None)
     if ov is None:
         return []
@@ -156,9 +171,49 @@ def _read_overrides(node: Node, key: str) -> list[Override]:
         if not isinstance(values, list) or not values:
             raise ov.error(path, f"expected a non-empty list of values, got {values!r}")
         _no_duplicates(ov, path, values)
-        out.append((path, values, ov.where(path)))
+        out.append(Axis(where=ov.where(path), paths=((path, ov.where(path)),), steps=tuple((v,) for v in values)))
     ov.done()
     return out
+
+
+def _read_linked(node: Node, key: str) -> list[Axis]:
+    """``linked:``: a list of groups, each a mapping path -> values of one length; the i-th values of every path
+    of a group are set together, so a group is one axis of the product (a capacity with its area and energies)."""
+    if not node.has(key):
+        return []
+    raw = node.raw(key)
+    if not isinstance(raw, list) or not raw:
+        raise node.error(key, f"expected a non-empty list of groups (each a mapping path -> values), got {raw!r}")
+    out = []
+    for group in node.children(key):
+        paths = group.keys()
+        if len(paths) < 2:
+            raise SpecError(f"{group.where()}: a linked group needs at least two paths (one path alone goes under "
+                            f"overrides), got {len(paths)}")
+        columns = []
+        for path in paths:
+            values = group.raw(path)
+            if not isinstance(values, list) or not values:
+                raise group.error(path, f"expected a non-empty list of values, got {values!r}")
+            if columns and len(values) != len(columns[0]):
+                count = f"{len(values)} value{'' if len(values) == 1 else 's'}"
+                raise group.error(path, f"{count}, but {paths[0]} has {len(columns[0])}: the paths of a linked group "
+                                        "take one value each per step")
+            columns.append(values)
+        steps = tuple(zip(*columns, strict=True))
+        first: dict[str, int] = {}
+        for i, step in enumerate(steps):
+            c = canonical(list(step))
+            if c in first:
+                raise SpecError(f"{group.where()}: step {i} ({_step_text(paths, step)}) repeats step {first[c]}")
+            first[c] = i
+        group.done()
+        out.append(Axis(where=group.where(), paths=tuple((p, group.where(p)) for p in paths), steps=steps))
+    return out
+
+
+def _step_text(paths: list[str] | tuple[str, ...], step: tuple[Any, ...]) -> str:
+    return ", ".join(f"{p} = {canonical(v)}" for p, v in zip(paths, step, strict=True))
 
 
 # ---------------------------------------------------------------------------------------- archs
@@ -167,45 +222,51 @@ def _validate_arch(data: Any, file: str) -> Arch:
     return arch_from_dict(data, file)
 
 
-def _resolve_overrides(base: Any, arch_file: str, overrides: list[Override]) -> list[tuple[str, Setter, list[Any]]]:
-    """Each override path checked against the arch, and each of its values validated on its own (so a
-    bad value is blamed on its own grid key)."""
+def _resolve_axes(base: Any, arch_file: str, axes: list[Axis]) -> list[tuple[tuple[tuple[str, Setter], ...], Axis]]:
+    """Each axis's paths checked against the arch, and each of its steps validated on its own (so a bad value is
+    blamed on its own grid key): ``(canonical path and setter per path, axis)`` per axis."""
     resolved = []
     seen: dict[str, str] = {}
-    for path, values, where in overrides:
-        try:
-            canon, setter = resolve_override(base, path)
-        except ValueError as exc:
-            raise SpecError(f"{where}: {exc} ({arch_file})") from None
-        if canon in seen:
-            raise SpecError(f"{where}: the same arch key as {seen[canon]}")
-        seen[canon] = where
-        for value in values:
+    for axis in axes:
+        setters = []
+        for path, where in axis.paths:
+            try:
+                canon, setter = resolve_override(base, path)
+            except ValueError as exc:
+                raise SpecError(f"{where}: {exc} ({arch_file})") from None
+            if canon in seen:
+                raise SpecError(f"{where}: the same arch key as {seen[canon]}")
+            seen[canon] = where
+            setters.append((canon, setter))
+        for i, step in enumerate(axis.steps):
             data = copy.deepcopy(base)
-            setter(data, value)
+            for (_, setter), value in zip(setters, step, strict=True):
+                setter(data, value)
             try:
                 _validate_arch(data, arch_file)
             except SpecError as exc:
-                raise SpecError(f"{where}: value {value!r}: {exc}") from None
-        resolved.append((canon, setter, values))
+                what = (f"step {i} ({_step_text([c for c, _ in setters], step)})" if axis.linked
+                        else f"value {step[0]!r}")
+                raise SpecError(f"{axis.where}: {what}: {exc}") from None
+        resolved.append((tuple(setters), axis))
     return resolved
 
 
-def _arch_combos(
-    base: Any, arch_file: str, overrides: list[Override]
-) -> Iterator[tuple[tuple[tuple[str, Any], ...], Any]]:
-    """Every combination of override values, validated: ``(canonical (path, value) pairs, arch data)``."""
-    resolved = _resolve_overrides(base, arch_file, overrides)
-    for combo in itertools.product(*(vals for _, _, vals in resolved)):
+def _arch_combos(base: Any, arch_file: str, axes: list[Axis]) -> Iterator[tuple[tuple[tuple[str, Any], ...], Any]]:
+    """Every combination of the axes' steps, validated: ``(canonical (path, value) pairs, arch data)``."""
+    resolved = _resolve_axes(base, arch_file, axes)
+    for combo in itertools.product(*(axis.steps for _, axis in resolved)):
         data = copy.deepcopy(base)
-        for (_, setter, _), value in zip(resolved, combo, strict=True):
-            setter(data, value)
-        pairs = tuple((canon, value) for (canon, _, _), value in zip(resolved, combo, strict=True))
+        pairs: list[tuple[str, Any]] = []
+        for (setters, _), step in zip(resolved, combo, strict=True):
+            for (canon, setter), value in zip(setters, step, strict=True):
+                setter(data, value)
+                pairs.append((canon, value))
         try:
             _validate_arch(data, arch_file)
         except SpecError as exc:
             raise SpecError(f"{arch_file} with overrides {dict(pairs)}: {exc}") from None
-        yield pairs, data
+        yield tuple(pairs), data
 
 
 # ---------------------------------------------------------------------------------------- the grid
@@ -224,14 +285,14 @@ def _networks(root: Node, names: list[str], grid_dir: Path, t_values: list[int] 
     return nets
 
 
-def _arch_entry(root: Node, i: int, entry: Any, grid_dir: Path) -> tuple[str, list[Override], Path]:
-    """An ``archs`` entry: its name, its own overrides and its file."""
+def _arch_entry(root: Node, i: int, entry: Any, grid_dir: Path) -> tuple[str, list[Axis], Path]:
+    """An ``archs`` entry: its name, its own axes (overrides and linked groups) and its file."""
     if isinstance(entry, str):
         name, own = entry, []
     else:
         an = Node(entry, root.file, f"archs[{i}]")
         name = an.str("arch")
-        own = _read_overrides(an, "overrides")
+        own = _read_overrides(an, "overrides") + _read_linked(an, "linked")
         an.done()
     try:
         return name, own, _resolve_file(name, grid_dir, archspecs.arch_path)
@@ -246,7 +307,7 @@ def load_grid(path: str | Path) -> Grid:
     archs_raw = root.raw("archs")
     if not isinstance(archs_raw, list) or not archs_raw:
         raise root.error("archs", f"expected a non-empty list, got {archs_raw!r}")
-    global_ov = _read_overrides(root, "overrides")
+    global_ov = _read_overrides(root, "overrides") + _read_linked(root, "linked")
     net_names = _str_list(root, "networks")
     t_values = _timesteps(root)
     flows = _choices(root, "dataflows", ["os"], (*DATAFLOWS, *CROSSBAR_FLOWS, BEST), "dataflow")
