@@ -454,6 +454,11 @@ def _with(q: Quantity, presence: Presence | bool) -> Quantity:
     return q if presence is True or presence is False else replace(q, presence=presence)
 
 
+def _level_loops(view: NestView, level: int) -> tuple[int, ...]:
+    """The temporal positions of ``level``."""
+    return tuple(j for j, p in enumerate(view.positions) if p.level == level and not p.spatial)
+
+
 def analyze(view: NestView, stride: int, spiking: bool = True) -> Analysis:
     """The analysis of ``view`` for a layer of input ``stride`` (see the module docstring). A non-spiking layer
     (``spiking`` False: ReLU or identity neurons) has no membrane: U is not touched; ``lif_ops`` then counts its
@@ -464,8 +469,7 @@ def analyze(view: NestView, stride: int, spiking: bool = True) -> Analysis:
     for tensor in Tensor:
         if view.candidates(tensor) and (spiking or tensor is not Tensor.U):
             _tensor(b, tensor)
-    temporal = tuple(b.q(Quantity(_positions(view, lambda j, p, lv=lv: p.level == lv and not p.spatial)))
-                     for lv in range(view.n_levels))
+    temporal = tuple(b.q(Quantity(_level_loops(view, lv))) for lv in range(view.n_levels))
     return Analysis(view=view, quantities=tuple(b.quantities), accesses=tuple(b.accesses),
                     traffic=tuple(b.traffic), tiles=tuple(b.tiles), macs=macs, lif_ops=lif, temporal=temporal,
                     ordered_pairs=tuple(b.ordered_pairs))

@@ -402,7 +402,8 @@ def _energies(node: Node, capacity: int | None, word_bits: int, technology_nm: f
                                  word_bits=word_bits, technology_nm=technology_nm)
         except LevelEstimateError as exc:
             raise SpecError(f"{node.file}: {exc}") from None
-        energy = ((Action.READ, est.read_pj), (Action.WRITE, est.write_pj), (Action.UPDATE, est.update_pj))
+        energy: tuple[tuple[Action, float], ...] = ((Action.READ, est.read_pj), (Action.WRITE, est.write_pj),
+                                                    (Action.UPDATE, est.update_pj))
         return energy, est.static_pj_per_cycle(clock_hz), est.area_um2, tuple(sorted(est.to_dict().items()))
     en = node.child("energy_pj")
     assert en is not None

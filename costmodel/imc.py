@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
-Ceil = Callable[[object], object]
+Ceil = Callable[[Any], Any]  # ceil(sqrt(.)) of the arithmetic: numbers, numpy arrays or sympy expressions
 
 
 def cells_per_weight(weight_bits: int, bits_per_cell: int) -> int:

@@ -31,6 +31,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any, TypeAlias
 
 import numpy as np
 import sympy as sp
@@ -47,7 +48,7 @@ from costmodel.pricing import CostForm
 from costmodel.types import DIMS, Action, Dim, Tensor
 from costmodel.workload import Layer
 
-Expr = sp.Expr
+Expr: TypeAlias = Any  # sympy expressions (sympy's own types are too loose for arithmetic checks)
 
 
 def _pos_int(name: str) -> sp.Symbol:
@@ -139,7 +140,7 @@ def layer_form(nest: SymbolicNest) -> dict[sp.Symbol, Expr]:
     return sub
 
 
-def layer_values(layer: Layer, nest: SymbolicNest, bounds: Sequence[int]) -> dict[sp.Symbol, Expr]:
+def layer_values(layer: Layer, nest: SymbolicNest, bounds: Sequence[int] | np.ndarray) -> dict[sp.Symbol, Expr]:
     """Values of every symbol of the layer form: the layer dims, inner sub-factors, stride, density."""
     vals: dict[sp.Symbol, Expr] = {DIM_SYMBOLS[d]: sp.Integer(layer.bound(d)) for d in DIMS}
     replaced = layer_form(nest)
