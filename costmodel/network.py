@@ -339,6 +339,90 @@ def _map_input(node: Node, shapes: dict[str, _Shape] | None, previous: str, name
     return shape
 
 
+@dataclass(frozen=True, slots=True)
+class _Geometry:
+    """A layer's loop bounds, window and input sides, read from its kind's keys."""
+
+    bounds: tuple[int, ...]
+    stride: int
+    padding: int
+    in_h: int
+    in_w: int
+    out: _Shape
+    pool: PoolKind | None = None
+
+
+def _conv_geometry(node: Node, src: _Shape, name: str, t: int, batch: int) -> _Geometry:
+    r, s = _kernel(node)
+    stride, padding = node.int("stride", 1), node.int("padding", 0, minimum=0)
+    p = _side(node, name, src.height, r, stride, padding, "kernel rows")
+    q = _side(node, name, src.width, s, stride, padding, "kernel cols")
+    k = node.int("out_channels")
+    return _Geometry((t, batch, k, src.channels, p, q, r, s), stride, padding, src.height, src.width, _Shape(k, p, q))
+
+
+def _linear_geometry(node: Node, shapes: dict[str, _Shape] | None, previous: str, name: str, t: int,
+                     batch: int) -> _Geometry:
+    if shapes is None:
+        c = node.int("in_features")
+    else:
+        c = _source(node, shapes, previous, name).features
+        if node.has("in_features"):
+            _check(node, "in_features", name, node.int("in_features"), c, "features (C*H*W)")
+    k = node.int("out_features")
+    return _Geometry((t, batch, k, c, 1, 1, 1, 1), 1, 0, 1, 1, _Shape(k, 1, 1))
+
+
+def _pool_geometry(node: Node, src: _Shape, name: str, t: int, batch: int) -> _Geometry:
+    pool = node.enum("pool", PoolKind)
+    stride, padding = 1, 0
+    if node.raw("kernel") == "global":
+        r, s = src.height, src.width
+        for key in ("stride", "padding"):
+            if node.has(key):
+                raise node.error(key, "not allowed with kernel: global")
+    else:
+        r, s = _kernel(node)
+        if not node.has("stride") and r != s:
+            raise node.error("stride", "required for a non-square pool kernel")
+        stride, padding = node.int("stride", r), node.int("padding", 0, minimum=0)
+    p = _side(node, name, src.height, r, stride, padding, "window rows")
+    q = _side(node, name, src.width, s, stride, padding, "window cols")
+    return _Geometry((t, batch, src.channels, src.channels, p, q, r, s), stride, padding, src.height, src.width,
+                     _Shape(src.channels, p, q), pool)
+
+
+def _geometry(node: Node, kind: LayerKind, shapes: dict[str, _Shape], previous: str, name: str, t: int, batch: int,
+              *, chain: bool) -> _Geometry:
+    """Bounds and sides of a conv, linear, pool or add layer (see the schema's kind table)."""
+    if kind is LayerKind.CONV:
+        return _conv_geometry(node, _map_input(node, shapes if chain else None, previous, name), name, t, batch)
+    if kind is LayerKind.LINEAR:
+        return _linear_geometry(node, shapes if chain else None, previous, name, t, batch)
+    if kind is LayerKind.POOL:
+        return _pool_geometry(node, _map_input(node, shapes if chain else None, previous, name), name, t, batch)
+    if not chain:  # LayerKind.ADD
+        size = node.int("in_size")
+        src = _Shape(node.int("in_channels"), size, size)
+    else:
+        src = _add_inputs(node, shapes, name)
+    return _Geometry((t, batch, src.channels, src.channels, src.height, src.width, 1, 1), 1, 0, src.height,
+                     src.width, src)
+
+
+def _output_bits(node: Node, attrs: _Attrs) -> int:
+    """1 for a spiking layer (spikes); a non-spiking layer must state its activations' width."""
+    if attrs.activation is Activation.LIF:
+        if attrs.output_bits not in (None, 1):
+            raise node.error("output_bits", f"a spiking layer outputs 1-bit spikes, got {attrs.output_bits} (a "
+                                            "non-spiking layer says neuron: relu or none)")
+        return 1
+    if attrs.output_bits is None:
+        raise node.error("output_bits", "required for a non-spiking layer (neuron: "
+                                        f"{attrs.activation.value}): the bits of its output activations")
+    return attrs.output_bits
+
+
 def _read_layer(
     node: Node, defaults: _Attrs, t: int, batch: int, shapes: dict[str, _Shape], previous: str, *, chain: bool
 ) -> _Built:
@@ -354,88 +438,20 @@ def _read_layer(
             if node.has(key):
                 raise node.error(key, "not allowed with chain: false (state in_channels/in_size or in_features)")
     attrs = _read_attrs(node, defaults, t, weights=kind in (LayerKind.CONV, LayerKind.LINEAR))
-
-    stride, padding, pool = 1, 0, None
-    if kind is LayerKind.CONV:
-        src = _map_input(node, shapes if chain else None, previous, name)
-        r, s = _kernel(node)
-        stride, padding = node.int("stride", 1), node.int("padding", 0, minimum=0)
-        p = _side(node, name, src.height, r, stride, padding, "kernel rows")
-        q = _side(node, name, src.width, s, stride, padding, "kernel cols")
-        k = node.int("out_channels")
-        bounds = (t, batch, k, src.channels, p, q, r, s)
-        in_h, in_w, out = src.height, src.width, _Shape(k, p, q)
-    elif kind is LayerKind.LINEAR:
-        if not chain:
-            c = node.int("in_features")
-        else:
-            c = _source(node, shapes, previous, name).features
-            if node.has("in_features"):
-                _check(node, "in_features", name, node.int("in_features"), c, "features (C*H*W)")
-        k = node.int("out_features")
-        bounds = (t, batch, k, c, 1, 1, 1, 1)
-        in_h, in_w, out = 1, 1, _Shape(k, 1, 1)
-    elif kind is LayerKind.POOL:
-        src = _map_input(node, shapes if chain else None, previous, name)
-        pool = node.enum("pool", PoolKind)
-        if node.raw("kernel") == "global":
-            r, s = src.height, src.width
-            for key in ("stride", "padding"):
-                if node.has(key):
-                    raise node.error(key, "not allowed with kernel: global")
-        else:
-            r, s = _kernel(node)
-            if not node.has("stride") and r != s:
-                raise node.error("stride", "required for a non-square pool kernel")
-            stride, padding = node.int("stride", r), node.int("padding", 0, minimum=0)
-        p = _side(node, name, src.height, r, stride, padding, "window rows")
-        q = _side(node, name, src.width, s, stride, padding, "window cols")
-        bounds = (t, batch, src.channels, src.channels, p, q, r, s)
-        in_h, in_w, out = src.height, src.width, _Shape(src.channels, p, q)
-    else:  # LayerKind.ADD
-        if not chain:
-            size = node.int("in_size")
-            src = _Shape(node.int("in_channels"), size, size)
-        else:
-            src = _add_inputs(node, shapes, name)
-        bounds = (t, batch, src.channels, src.channels, src.height, src.width, 1, 1)
-        in_h, in_w, out = src.height, src.width, src
-
-    if attrs.activation is Activation.LIF:
-        if attrs.output_bits not in (None, 1):
-            raise node.error("output_bits", f"a spiking layer outputs 1-bit spikes, got {attrs.output_bits} (a "
-                                            "non-spiking layer says neuron: relu or none)")
-        output_bits = 1
-    elif attrs.output_bits is None:
-        raise node.error("output_bits", "required for a non-spiking layer (neuron: "
-                                        f"{attrs.activation.value}): the bits of its output activations")
-    else:
-        output_bits = attrs.output_bits
+    g = _geometry(node, kind, shapes, previous, name, t, batch, chain=chain)
+    output_bits = _output_bits(node, attrs)
     node.done()
     try:
         layer = Layer(
-            name=name,
-            kind=kind,
-            bounds=bounds,
-            stride=stride,
-            padding=padding,
-            in_h=in_h,
-            in_w=in_w,
-            weight_bits=attrs.weight_bits,
-            psum_bits=attrs.psum_bits,
-            membrane_bits=attrs.membrane_bits,
-            spike_density=attrs.spike_density,
-            spike_density_per_t=attrs.spike_density_per_t,
-            weight_density=attrs.weight_density,
-            neuron=attrs.neuron,
-            pool=pool,
-            activation=attrs.activation,
-            input_bits=attrs.input_bits,
-            output_bits=output_bits,
+            name=name, kind=kind, bounds=g.bounds, stride=g.stride, padding=g.padding, in_h=g.in_h, in_w=g.in_w,
+            weight_bits=attrs.weight_bits, psum_bits=attrs.psum_bits, membrane_bits=attrs.membrane_bits,
+            spike_density=attrs.spike_density, spike_density_per_t=attrs.spike_density_per_t,
+            weight_density=attrs.weight_density, neuron=attrs.neuron, pool=g.pool, activation=attrs.activation,
+            input_bits=attrs.input_bits, output_bits=output_bits,
         )
     except ValueError as exc:
         raise SpecError(f"{node.where()}: {exc}") from None
-    return _Built(layer, out)
+    return _Built(layer, g.out)
 
 
 def _add_inputs(node: Node, shapes: dict[str, _Shape], name: str) -> _Shape:

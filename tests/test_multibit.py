@@ -24,7 +24,9 @@ from spikeloop.cli import main
 
 
 def _generic3(**compute: object) -> dict:
+    """generic3 with accumulate-only PEs (no mac_pj) unless ``compute`` gives one."""
     data = copy.deepcopy(load_yaml(archspecs.arch_path("generic3")))
+    data["compute"].pop("mac_pj", None)
     data["compute"].update(compute)
     return data
 
@@ -64,7 +66,7 @@ def test_bit_serial_pes_take_one_accumulate_and_one_step_per_input_bit() -> None
 
 
 def test_accumulate_only_pes_refuse_multibit_inputs() -> None:
-    arch = load_arch("generic3")
+    arch = arch_from_dict(_generic3(), "ac-only.yaml")
     m = heuristic_mapping(arch, _layer(), dataflow("os"))
     assert not isinstance(evaluate(arch, _layer(), m), Invalid)  # the 1-bit layer runs
     bad = evaluate(arch, _layer(input_bits=8), m)  # the same mapping, 8-bit inputs
@@ -186,9 +188,10 @@ def test_bad_arch_widths_and_mac_prices_name_the_key(edit, where: str) -> None: 
 
 def test_cli_refuses_multibit_inputs_on_accumulate_only_pes(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                                             ) -> None:
-    f = tmp_path / "direct.yaml"
+    f, a = tmp_path / "direct.yaml", tmp_path / "ac-only.yaml"
     f.write_text(yaml.safe_dump(NET))
-    code = main(["evaluate", "--arch", "generic3", "--network", str(f)])
+    a.write_text(yaml.safe_dump(_generic3()))
+    code = main(["evaluate", "--arch", str(a), "--network", str(f)])
     err = capsys.readouterr().err
     assert code == 2
     assert "compute.mac_pj" in err and "8-bit inputs" in err and err.count("\n") == 1, err
