@@ -196,7 +196,20 @@ class Crossbar:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Device:
-    """RRAM crossbar device and geometry read by the crossbar accuracy model (``device:``; SI units)."""
+    """RRAM crossbar device and geometry (``device:``; SI units), read by the crossbar accuracy model.
+
+    rows, columns      cells per column and per row of one crossbar
+    g_min_s, g_max_s   lowest / highest programmable conductance [S]
+    bits_per_cell      levels per cell are 2**bits_per_cell
+    weight_bits        signed weight precision b (integer weights in [-(2^(b-1)-1), 2^(b-1)-1])
+    read_voltage_v     voltage V_r on the row of an active input [V]
+    r_row_ohm          wire resistance per cell segment of a row (word line) [ohm]
+    r_col_ohm          wire resistance per cell segment of a column (bit line) [ohm]
+    variation_sigma    relative programming variation (drawn once per chip)
+    read_noise_sigma   relative per-cell read noise (drawn every read)
+    adc_bits           ADC resolution [bits]
+    adc_percentile     calibration percentile of ideal column currents that sets the ADC full scale [%]
+    """
 
     rows: int
     columns: int
@@ -211,6 +224,12 @@ class Device:
     read_noise_sigma: float
     adc_bits: int
     adc_percentile: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.g_min_s < self.g_max_s:
+            raise ValueError(f"device.cell: expected 0 <= g_min < g_max, got {self.g_min_s} and {self.g_max_s}")
+        if self.weight_bits < 2:
+            raise ValueError(f"device.weight_bits: expected >= 2 (sign and magnitude), got {self.weight_bits}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
