@@ -1,4 +1,4 @@
-"""Architecture values and their strict YAML loader (DESIGN.md section 3).
+"""Architecture values and their strict YAML loader.
 
 An :class:`Arch` is a chain of storage :class:`Level` s, outermost (index 0, usually DRAM) to innermost, each
 with a spatial fanout to the instances of the next level (the innermost level fans out to compute units), and a

@@ -1,4 +1,4 @@
-"""The Cost record: additive, keyed by (component, tensor, action) enums (DESIGN.md section 3)."""
+"""The Cost record: additive, keyed by (component, tensor, action) enums."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""In-memory-compute (crossbar) equations, one pure function each (DESIGN.md section 4.5).
+"""In-memory-compute (crossbar) equations, one pure function each.
 
 There is no crossbar evaluator here: a crossbar arch is levels of the one loop nest (:mod:`costmodel.analysis`),
 its column periphery is priced by :mod:`costmodel.pricing` from the nest's counts, and its network-level area and

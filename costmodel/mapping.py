@@ -1,4 +1,4 @@
-"""Mapping values: a loop nest per architecture level (DESIGN.md section 3), and ``Invalid``.
+"""Mapping values: a loop nest per architecture level, and ``Invalid``.
 
 A :class:`Mapping` has one :class:`LevelMapping` per arch level, outermost first. Each holds
 temporal loops (outer to inner) and spatial loops (which distribute the level's tile over the

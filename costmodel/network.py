@@ -1,5 +1,5 @@
 """Network workloads: the strict YAML loader that turns ``archspecs/networks/*.yaml`` into a
-:class:`~costmodel.workload.Network` (DESIGN.md section 3).
+:class:`~costmodel.workload.Network`.
 
 Schema
 ======

@@ -1,5 +1,5 @@
 """Pricing: an :class:`~costmodel.analysis.Analysis` turned into a :class:`CostForm`, the linear cost of one layer
-on one arch over the analysis's quantities (DESIGN.md section 4.4).
+on one arch over the analysis's quantities.
 
     energy_pj = sum_c elements_c x actions_per_element_c x pj_per_action_c x value(q_c)  +  static_pj x cycles
     cycles    = max(compute cycles, LIF cycles, sum_b cycles_per_unit_b x value(q_b) for every bus b)
@@ -315,7 +315,7 @@ def _activations(analysis: Analysis, level: int) -> Quantity:
 
 
 def _crossbar(arch: Arch, layer: Layer, analysis: Analysis, acc: Accounting, qs: _Quantities) -> list[Charge]:
-    """The column periphery of a crossbar arch, from the nest's counts (DESIGN.md 4.5).
+    """The column periphery of a crossbar arch, from the nest's counts.
 
     dense: every PE cycle reads all k_PE crossbars of the PE n_steps times and converts all X_c columns;
     event: a used crossbar is read n_steps times when one of its rows spikes (p(rho, rows)), a PE converts its

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 
 class Dim(StrEnum):
-    """Loop dimensions of an SNN layer (DESIGN.md section 3)."""
+    """Loop dimensions of an SNN layer."""
 
     T = "T"  # timesteps
     N = "N"  # batch

@@ -1,4 +1,4 @@
-"""Workload values: one SNN layer and a network of layers (DESIGN.md section 3).
+"""Workload values: one SNN layer and a network of layers.
 
 Frozen, slotted, keyword-only dataclasses, validated on construction (validation only:
 nothing is computed and stored). Loaders live in :mod:`costmodel.network`.

@@ -1,4 +1,4 @@
-"""Named dataflows as mapping constraints (DESIGN.md section 5).
+"""Named dataflows as mapping constraints.
 
 A :class:`Dataflow` says where T sits and which loops go where: the spatial preference of the
 PE array (the level with the largest fanout), the loop order of the levels below it (inner loops
