@@ -134,3 +134,9 @@ class Cost:
             "breakdown_pj": self.breakdown_pj(),
             "counts": {k.label: float(v) for k, v in sorted(self.counts.items(), key=lambda kv: kv[0].label)},
         }
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat row (:func:`costmodel.records.flat` of :meth:`to_dict`), ready for ``pandas.DataFrame``."""
+        from costmodel.records import flat
+
+        return [flat(self.to_dict())]

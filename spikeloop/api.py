@@ -699,33 +699,10 @@ def sweep_grid(
 
 
 # ============================================================================== records and JSON
-def _mapping_text(levels: Any) -> str:
-    """A mapping's level list as one line: ``DRAM: K2 T4 | GLB: C8, spatial K4x P4y, bypass U | RF: R3 S3``."""
-    parts = []
-    for lv in levels or []:
-        bits = [" ".join(f"{d}{b}" for d, b in lv.get("temporal", []))]
-        if lv.get("spatial"):
-            bits.append("spatial " + " ".join(f"{d}{b}{ax}" for d, b, ax in lv["spatial"]))
-        if lv.get("bypass"):
-            bits.append("bypass " + "".join(lv["bypass"]))
-        parts.append(f"{lv['level']}: " + ", ".join(b for b in bits if b))
-    return " | ".join(parts)
+def _flat(d: Mapping[str, Any]) -> dict[str, Any]:
+    from costmodel.records import flat
 
-
-def _flat(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested dicts become dotted keys; a mapping's level list becomes one line; other lists become JSON text."""
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, Mapping):
-            out.update(_flat(v, key + "."))
-        elif k == "mapping" and isinstance(v, list):
-            out[key] = _mapping_text(v)
-        elif isinstance(v, list | tuple):
-            out[key] = json.dumps(v, separators=(",", ":"))
-        else:
-            out[key] = v
-    return out
+    return flat(d)
 
 
 def _level_names(result: Any, arch: ArchLike | None) -> list[str]:
@@ -787,15 +764,11 @@ def records(result: Any, *, arch: ArchLike | None = None) -> list[dict[str, Any]
     from spikeloop.compare import Comparison, summary_rows
 
     if isinstance(result, NetworkResult):
-        d = result.to_dict()
-        head = {"arch": d["arch"], "network": d["network"], "T": d["T"], "method": d["method"]}
-        rows = []
-        for lr in d["layers"]:
-            lr = dict(lr)
-            rows.append({**head, "layer": lr.pop("name"), **_flat(lr)})
-        return rows
+        from costmodel.records import network_records
+
+        return network_records(result.to_dict())
     if isinstance(result, Cost):
-        return [_flat(result.to_dict())]
+        return result.to_records()
     if isinstance(result, SearchResult):
         d = result.to_dict(_level_names(result, arch))
         d.pop("top", None)
