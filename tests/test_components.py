@@ -431,7 +431,7 @@ def test_hwcomponents_backend_estimates_an_sram() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# The estimate: YAML variants (data for the loader integration; not loadable by the arch loader yet)
+# The estimate: YAML variant and its example grid (through the arch loader: tests/test_estimated_levels.py)
 
 
 def test_sata_estimate_variant_blocks_all_estimate() -> None:
@@ -456,8 +456,8 @@ def test_sata_estimate_variant_blocks_all_estimate() -> None:
 
 
 def test_sata_estimate_grid_sweeps_buffer_array_and_t() -> None:
-    grid = yaml.safe_load((VARIANTS / "sata-estimate-grid.yaml").read_text())
-    assert grid["archs"] == ["sata-estimate.yaml"]
+    grid = yaml.safe_load((REPO / "archspecs" / "grids" / "sata-estimate.yaml").read_text())
+    assert grid["archs"] == ["../variants/sata-estimate.yaml"]
     capacities = grid["overrides"]["levels[GLB-W].capacity_bits"]
     assert len(capacities) >= 2 and len(grid["overrides"]["levels[GLB-A].fanout"]) >= 2 and len(grid["T"]) >= 2
     arch = yaml.safe_load((VARIANTS / "sata-estimate.yaml").read_text())

@@ -810,3 +810,19 @@ def test_table_and_plot_number_and_label_the_front_points(
     assert main(["sweep", "--pareto", str(out), "--axes", "energy,latency,area", "--group", "network",
                  "--png", str(png), "--quiet"]) == 0  # fmt: skip
     assert capsys.readouterr().out.strip() == text
+
+
+def test_linked_paths_fold_into_one_column() -> None:
+    """Paths whose values move one to one (a linked group) are one column, headed by the first path and +N."""
+    from spikeloop.sweep import render_pareto
+
+    recs = []
+    for i, (cap, area, flow) in enumerate([(1, 10.0, "os"), (2, 20.0, "os"), (1, 10.0, "ws"), (2, 20.0, "ws")]):
+        r = _rec(f"q{i}", 1, 4.0 - i, float(i + 1), area, flow=flow)
+        r["overrides"] = {"levels[GLB].capacity_bits": cap, "levels[GLB].area_um2": area}
+        recs.append(r)
+    (g,) = pareto_fronts(recs)
+    assert [c.header for c in g.columns] == ["levels[GLB].capacity_bits +1", "dataflow"]
+    assert "| # | levels[GLB].capacity_bits +1 | dataflow |" in render_pareto([g])
+    assert g.labels() == ["GLB.capacity_bits=2, ws", "GLB.capacity_bits=1, ws", "GLB.capacity_bits=2, os",
+                          "GLB.capacity_bits=1, os"]  # fmt: skip

@@ -237,16 +237,35 @@ def _all_columns(records: Sequence[Record]) -> list[Column]:
 
 def design_columns(records: Sequence[Record]) -> list[Column]:
     """The parameters that vary among ``records`` (arch, each override path, dataflow, T), in that order (within
-    a group, the group fields do not vary, so they are never columns)."""
-    return [c for c in _all_columns(records) if len({c.value(r) for r in records}) > 1]
+    a group, the group fields do not vary, so they are never columns). A parameter whose values move one to one
+    with an earlier column's (the other paths of a linked group) is folded into that column: its header gains
+    ``+N``, and the label keeps the first path."""
+    kept: list[tuple[Column, list[str], tuple[int, ...] | None]] = []
+    for c in _all_columns(records):
+        values = [c.value(r) for r in records]
+        if len(set(values)) < 2:
+            continue
+        first: dict[str, int] = {}
+        path = c.header not in ("arch", "dataflow", "T")  # only override paths fold (linked groups are paths)
+        pattern = tuple(first.setdefault(v, len(first)) for v in values) if path else None  # who shares a value
+        for _, folded, other in kept:
+            if pattern is not None and other == pattern:
+                folded.append(c.header)
+                break
+        else:
+            kept.append((c, [], pattern))
+    return [
+        Column(f"{c.header} +{len(folded)}", c.value, c.label) if folded else c for c, folded, _ in kept
+    ]
 
 
-def constants(records: Sequence[Record]) -> list[str]:
-    """The parameters every one of ``records`` shares (``dataflow time-batched``), as words."""
+def constants(records: Sequence[Record], group: Sequence[str] = ()) -> list[str]:
+    """The parameters every one of ``records`` shares (``dataflow time-batched``), as words; the ``group``
+    fields (which a group's title states) are left out."""
     out = []
     for c in _all_columns(records):
         values = {c.value(r) for r in records}
-        if len(values) == 1 and c.header in ("arch", "dataflow", "T"):
+        if len(values) == 1 and c.header in ("arch", "dataflow", "T") and c.header not in group:
             out.append(f"{c.header} {values.pop()}")
     return out
 
@@ -284,6 +303,11 @@ class ParetoGroup:
     @property
     def columns(self) -> list[Column]:
         return design_columns(self.records)
+
+    def shared(self) -> str:
+        """``"; every point: arch a.yaml, dataflow os"`` (what the group's points share beyond the group fields)."""
+        same = constants(self.records, [k for k, _ in self.group])
+        return "; every point: " + ", ".join(same) if same else ""
 
     def labels(self) -> list[str]:
         """The label of each front point, in front order (the table's ``#`` is its position + 1)."""
@@ -329,13 +353,13 @@ def render_pareto(groups: Sequence[ParetoGroup]) -> str:
         shown = [Metric.ENERGY, Metric.LATENCY, Metric.AREA] + ([Metric.EDP] if Metric.EDP in g.axes else [])
 
         def cell(r: Record, m: Metric) -> str:
-            v = r[m.key]
+            v = r[m.key]  # four digits: front points can differ by less than 0.1 % on an axis
             if m is Metric.ENERGY:
-                return si(v * 1e-12, "J")
+                return si(v * 1e-12, "J", 4)
             if m is Metric.LATENCY:
-                return si(v, "s")
+                return si(v, "s", 4)
             if m is Metric.EDP:
-                return si(v * 1e-12, "J·s")
+                return si(v * 1e-12, "J·s", 4)
             return f"{v:.4g}"
 
         headers = ["#"] + [c.header for c in cols] + [
@@ -345,10 +369,9 @@ def render_pareto(groups: Sequence[ParetoGroup]) -> str:
                 for i, r in enumerate(g.front, 1)]
         axes = " / ".join(m.value for m in g.axes)
         design = ", ".join(c.header for c in g.columns) or "nothing varies"
-        same = "; every point: " + ", ".join(constants(g.records)) if constants(g.records) else ""
         parts.append(
             f"{g.title}: {len(g.front)} of {len(g.records)} points on the {axes} Pareto front "
-            f"(design axes: {design}{same})\n\n" + table(headers, rows)
+            f"(design axes: {design}{g.shared()})\n\n" + table(headers, rows)
         )
     return "\n\n".join(parts) if parts else "no successful points"
 
@@ -390,8 +413,7 @@ def plot_pareto(groups: Sequence[ParetoGroup], png: str | Path, *, title: str = 
     widest = len(str(max(len(g.front) for g in groups)))
     text_lines: list[str] = []
     for g in groups:
-        same = "; every point: " + ", ".join(constants(g.records)) if constants(g.records) else ""
-        text_lines.append(f"{g.title}: {len(g.front)} of {len(g.records)} points on the front{same}")
+        text_lines.append(f"{g.title}: {len(g.front)} of {len(g.records)} points on the front{g.shared()}")
         text_lines += [f"  {i:>{widest}}  {lab}" for i, lab in enumerate(g.labels(), 1)]
     panels_in, text_in = 3.3 * len(groups), 0.16 * len(text_lines) + 0.15
     rc: Any = {**STYLE, "axes.prop_cycle": cycler(color=list(PALETTE)), "axes.grid.axis": "both"}
