@@ -57,7 +57,9 @@ def write_rows_csv(rows: Sequence[Row], path: Path) -> None:
 TITLE = 'spikeloop reproduction of "Are SNNs Truly Energy-efficient? - A Hardware Perspective"'
 INTRO = (
     "Every row: the paper's figure, ours (computed by the model from the specs and workloads; no paper number "
-    "enters a computation), ours/paper, and why they differ. `rows.json` holds the same values at full precision."
+    "enters a computation of ours, except in the labelled sensitivity rows whose ids end in `-paper`, evaluated at "
+    "a setting the paper states), ours/paper, and why they differ. `rows.json` holds the same values at full "
+    "precision."
 )
 HEADERS = ("id", "paper", "ours", "unit", "ours/paper", "note", "command")
 

@@ -2,8 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def uses_paper_numbers(reason: str) -> Callable[[F], F]:
+    """Mark a function that computes with a number of the paper, saying why (``reason``).
+
+    The paper's numbers are printed beside ours (``Row.paper``) and never enter a computation of ``ours``, with
+    two labelled exceptions, each in a function carrying this mark: sensitivity rows evaluated at a setting the
+    paper states (their ids end in ``-paper`` and their notes say so), and notes that state what a paper value
+    implies. ``tests/test_paper_constants.py`` reads the experiments' source and refuses a paper constant anywhere
+    else (outside ``paper=`` and these functions, or arguments of calls to them).
+    """
+
+    def mark(fn: F) -> F:
+        fn.uses_paper_numbers = reason  # type: ignore[attr-defined]
+        return fn
+
+    return mark
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

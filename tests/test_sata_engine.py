@@ -47,6 +47,65 @@ def test_memoised_mapping_equals_the_heuristic(arch):
 def test_time_batched_moves_less_memory_than_os_at_t4(arch):
     from spikeloop.experiments.sata import engine_network, memory_movement_pj
 
-    os_ = memory_movement_pj(engine_network(arch, "vgg9-tinyimagenet", "os", 4).total)
-    tb = memory_movement_pj(engine_network(arch, "vgg9-tinyimagenet", "time-batched", 4).total)
+    os_ = memory_movement_pj(arch, engine_network(arch, "vgg9-tinyimagenet", "os", 4).total)
+    tb = memory_movement_pj(arch, engine_network(arch, "vgg9-tinyimagenet", "time-batched", 4).total)
     assert tb < os_
+
+
+def test_memory_levels_come_from_the_arch(arch):
+    from dataclasses import replace
+
+    from spikeloop.experiments.sata import memory_levels
+
+    assert memory_levels(arch) == ("DRAM", "GLB-W", "GLB-A")  # the levels at and above the 16 x 8 PE array
+    renamed = replace(arch, levels=tuple(replace(lv, name=f"L{i}") for i, lv in enumerate(arch.levels)))
+    assert memory_levels(renamed) == ("L0", "L1", "L2")
+
+
+def test_stored_search_is_used_only_for_its_arch_values_and_layers(arch, tmp_path):
+    import json
+
+    from costmodel.mapping import Invalid
+    from spikeloop.experiments import sata, sata_search
+
+    layer = load_network("bntt").layers[-1]  # fc2
+    mapping = sata.heuristic(arch, layer, "ws")
+    assert not isinstance(mapping, Invalid)
+    names = [lv.name for lv in arch.levels]
+    from costmodel.mapping import mapping_to_dict
+
+    entry = {
+        "key": sata_search.layer_key(layer),
+        "layer": layer.name,
+        "network": "bntt",
+        "status": "FEASIBLE",
+        "method": "cpsat",
+        "energy_pj": None,
+        "bound": None,
+        "wall_s": 1.0,
+        "mapping": mapping_to_dict(mapping, names)["mapping"],
+    }
+    data = {
+        "arch": "sata",
+        "arch_fingerprint": sata_search.arch_fingerprint("sata"),
+        "time_limit_s": 3.0,
+        "layers": [entry],
+    }
+    path = tmp_path / "store.json"
+    path.write_text(json.dumps(data))
+    store, why = sata_search.load_store(arch, path)
+    assert store is not None and why == ""
+    assert store.lookup(layer).mapping == mapping
+    assert store.lookup(layer.with_timesteps(4)) is None  # another T is another search
+    pick, stats = sata.best_mapper(arch, store)
+    assert pick(layer) is not None and stats["FEASIBLE"] == 1 and stats["won-search"] + stats["won-heuristic"] == 1
+    note = sata.best_note(stats, store, "", stats["heuristic_pj"])
+    assert "FEASIBLE 1" in note and "3 s per layer shape" in note
+    data["arch_fingerprint"] = "0" * 16
+    path.write_text(json.dumps(data))
+    store, why = sata_search.load_store(arch, path)
+    assert store is not None and why == "" and store.lookup(layer).mapping == mapping  # still a legal candidate
+    assert "other sata spec values" in store.stale and sata_search.COMMAND in store.stale
+    assert store.stale in sata.best_note(stats, store, "", stats["heuristic_pj"])
+    store, why = sata_search.load_store(arch, tmp_path / "missing.json")
+    assert store is None and "missing" in why

@@ -1,56 +1,75 @@
-"""SATA (28 nm systolic array) rows of the paper: Table II's SATA column, Fig. 4(b), Fig. 5(a), Fig. 5(b).
+"""SATA (28 nm systolic array) rows of the paper: Table II's SATA column and improvement factors, Fig. 4(b) with
+DT-SNN, Fig. 5(a), Fig. 5(b) and the 16x claim.
 
-Every ``ours`` is computed by the one engine from ``archspecs/sata.yaml`` and the network files: Table II and
-Fig. 4(b)'s tool totals under the arch's ``sata-compat`` profile (the public tool's schedule and named counting
-options, :mod:`costmodel.accounting`), the dataflow rows and Fig. 5(a) under the native profile on heuristic
-mappings of the ``os`` / ``ws`` / ``time-batched`` dataflows. The paper's numbers are printed beside ours only
-(``Row.paper``), never used in a computation, except where a note says so (DT-SNN's average timesteps, until
-the crossbar package measures exit distributions).
+Every ``ours`` is computed by the one engine from ``archspecs/sata.yaml`` and the network files: Table II, its
+improvement factors and Fig. 4(b)'s tool totals under the arch's ``sata-compat`` profile (the public tool's
+schedule and named counting options, :mod:`costmodel.accounting`), the dataflow rows and Fig. 5(a) under the
+native profile on heuristic mappings of the ``os`` / ``ws`` / ``time-batched`` dataflows (Fig. 5(a) also with
+SATA's pricing of every element access at the full block energy), the ``-best`` rows with stored CP-SAT mappings
+re-priced every run (:mod:`spikeloop.experiments.sata_search`). DT-SNN rows price a measured exit distribution
+(:mod:`spikeloop.experiments.dt`). The paper's numbers are printed beside ours only (``Row.paper``); the one
+labelled exception is the DT-SNN sensitivity row at the paper's stated mean (id ``...-paper``).
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 
 from costmodel import scalesim
-from costmodel.arch import Arch, load_arch
+from costmodel.accounting import Accounting
+from costmodel.arch import Arch, load_arch, with_lif_sharing
 from costmodel.cost import Cost
 from costmodel.evaluate import evaluate
 from costmodel.mapping import Invalid, LevelMapping, Loop, Mapping
 from costmodel.network import load_network
 from costmodel.network_eval import NetworkResult, evaluate_network
-from costmodel.types import Action, Dim, Tensor
-from costmodel.workload import Layer
+from costmodel.types import TENSORS, Action, Dim, Granularity, Tensor
+from costmodel.workload import Layer, Network
 from mappers.dataflows import DATAFLOWS, TPlacement
 from mappers.heuristic import heuristic_mapping
-from mappers.search import best_mapping_fn
 from spikeloop.engine import Options, run_network
+from spikeloop.experiments import dt
+from spikeloop.experiments.sata_search import COMMAND as SEARCH_COMMAND
+from spikeloop.experiments.sata_search import Store, load_store
+from spikeloop.experiments.works import BASELINE_SPIKE_DENSITY, BASELINE_T, WORKS
 from spikeloop.rows import Row
 
 ARCH = "sata"
 COMPAT = "sata-compat"
 COMMAND = "spikeloop reproduce sata"
-WORKS = ("SBP", "BNTT", "Direct", "TSSL", "LTH", "TDBN")
 NETWORK = {"SBP": "sbp", "BNTT": "bntt", "Direct": "direct", "TSSL": "tssl", "LTH": "lth", "TDBN": "tdbn"}
-#: Table II, SATA column (nJ): printed beside ours only.
+#: Table II, SATA column (nJ) and its improvement factors "(N x)": printed beside ours only.
 PAPER_TABLE2_NJ = {"SBP": 1.1e7, "BNTT": 0.6e7, "Direct": 3.8e7, "TSSL": 3.1e7, "LTH": 5.7e7, "TDBN": 5.4e7}
+PAPER_TABLE2_X = {"SBP": 4.5, "BNTT": 2.8, "Direct": 2.3, "TSSL": 4.9, "LTH": 1.3, "TDBN": 6.8}
 F4B_NETWORK = "vgg9-cifar10"
+F4B_T = (1, 2, 3, 4)
 F5A_NETWORK = "vgg9-tinyimagenet"
+F5A_T = (1, 2, 4, 8)
 PAPER_F4B_DT_REDUCTION = 46.5  # %
-PAPER_DT_AVG_TIMESTEPS = 2.14  # the paper's DT-SNN average (stated for SpikeSim VGG16 Tiny-ImageNet)
+PAPER_DT_MEAN_TIMESTEPS = 2.14  # the paper's DT-SNN mean (stated for SpikeSim VGG16 Tiny-ImageNet): sensitivity only
 PAPER_F5A_T4 = 62.5  # %
 PAPER_F5B_LIF_SHARE = 61.6  # %
 PAPER_F5B_C4_SAVING = 75.1  # %
+PAPER_16X = 16.0
 ENGINE_FLOWS = ("os", "ws", "time-batched")
-#: storage levels whose accesses count as memory movement (DRAM and the SRAM buffers, not the PE SPADs)
-MEMORY_LEVELS = ("DRAM", "GLB-W", "GLB-A")
+SATA_PRICING = "sata-pricing"  # the F5a variant: every element access at the level's full per-block energy
 
 
 def _nj(c: Cost) -> float:
     return c.total_energy_pj * 1e-3
 
 
+def memory_levels(arch: Arch) -> tuple[str, ...]:
+    """Storage levels whose accesses count as memory movement: the levels at and above the PE array's fanout
+    (DRAM and the global buffers), not the per-PE scratchpads below it."""
+    return tuple(lv.name for lv in arch.levels[: arch.array_level + 1])
+
+
+# ------------------------------------------------------------------------------ mappings and costs, memoised
 _MAPPINGS: dict[tuple, Mapping | Invalid] = {}
+_COSTS: dict[tuple, tuple[Arch, Cost | Invalid]] = {}
 
 
 def _shape_key(layer: Layer) -> tuple:
@@ -80,14 +99,20 @@ def heuristic(arch: Arch, layer: Layer, flow: str) -> Mapping | Invalid:
     return Mapping(levels=levels)
 
 
-def engine_network(arch: Arch, network: str, flow: str, timesteps: int | None = None) -> NetworkResult:
-    """The engine on a named dataflow's heuristic mapping, layer by layer."""
-    net = load_network(network, timesteps=timesteps)
-    return evaluate_network(arch, net, lambda layer: heuristic(arch, layer, flow), method=flow)
+def cost(arch: Arch, layer: Layer, mapping: Mapping, accounting: Accounting | None = None) -> Cost | Invalid:
+    """:func:`costmodel.evaluate.evaluate`, memoised per (arch, layer, mapping, profile)."""
+    key = (id(arch), layer, mapping, accounting)
+    hit = _COSTS.get(key)
+    if hit is None or hit[0] is not arch:
+        hit = _COSTS[key] = (arch, evaluate(arch, layer, mapping, accounting))
+    return hit[1]
 
 
-SEARCH_TIME_LIMIT_S = 1.0  # per layer shape, for mappers.search (keeps `reproduce sata` fast)
-SEARCH_BUDGET_S = 8.0  # total search time per run; later layers fall back to the heuristic best
+def engine_network(arch: Arch, network: str | Network, flow: str, timesteps: int | None = None,
+                   accounting: Accounting | None = None) -> NetworkResult:
+    """The engine on a named dataflow's heuristic mapping, layer by layer (``accounting``: how it is priced)."""
+    net = load_network(network, timesteps=timesteps) if isinstance(network, str) else network
+    return evaluate_network(arch, net, lambda layer: heuristic(arch, layer, flow), method=flow, accounting=accounting)
 
 
 def heuristic_best(arch: Arch, layer: Layer) -> tuple[Mapping | Invalid, float]:
@@ -98,71 +123,109 @@ def heuristic_best(arch: Arch, layer: Layer) -> tuple[Mapping | Invalid, float]:
         m = heuristic(arch, layer, name)
         if isinstance(m, Invalid):
             continue
-        c = evaluate(arch, layer, m)
+        c = cost(arch, layer, m)
         if not isinstance(c, Invalid) and c.total_energy_pj < best_e:
             best, best_e = m, c.total_energy_pj
     return best, best_e
 
 
-def best_mapper(arch: Arch):  # noqa: ANN201 - returns (Layer -> Mapping | Invalid, stats dict)
-    """Per layer: the better of ``mappers.search.best_mapping_fn`` (while it answers within the time budget)
-    and :func:`heuristic_best`. ``stats`` counts which one won, for the note."""
-    import time
-
-    search = best_mapping_fn(arch, quiet=True, time_limit_s=SEARCH_TIME_LIMIT_S)
-    stats = {"search": 0, "heuristic": 0, "search_failed": 0, "available": True, "spent_s": 0.0}
-    memo: dict[tuple, Mapping | Invalid | None] = {}
+def best_mapper(arch: Arch, store: Store | None):  # noqa: ANN201 - returns (Layer -> Mapping | Invalid, Counter)
+    """Per layer: the better of the stored search mapping (:mod:`spikeloop.experiments.sata_search`) and
+    :func:`heuristic_best`. The counter records the stored search's status per layer (``OPTIMAL``, ``FEASIBLE``,
+    ``random`` where CP-SAT found none and random search did, ``none``, ``unsearched``, ``invalid`` for a stored
+    mapping the engine now refuses) and which mapping won (``won-search``, ``won-heuristic``), and sums the
+    per-layer best heuristic energy (``heuristic_pj``)."""
+    stats: Counter = Counter()
 
     def pick(layer: Layer) -> Mapping | Invalid:
         m_h, e_h = heuristic_best(arch, layer)
-        m_s = None
-        if search is not None:
-            key = _shape_key(layer)
-            if key not in memo and stats["spent_s"] < SEARCH_BUDGET_S:
-                t0 = time.perf_counter()
-                memo[key] = search(layer)
-                if isinstance(memo[key], Invalid):
-                    stats["search_failed"] += 1
-                stats["spent_s"] += time.perf_counter() - t0
-            m_s = memo.get(key)
-        if m_s is not None and not isinstance(m_s, Invalid):
-            c = evaluate(arch, layer, m_s)
-            if not isinstance(c, Invalid) and c.total_energy_pj < e_h:
-                stats["search"] += 1
-                return m_s
-        stats["heuristic"] += 1
+        stats["heuristic_pj"] += e_h
+        stored = store.lookup(layer) if store is not None else None
+        if stored is None:
+            stats["unsearched"] += 1
+        elif stored.mapping is None:
+            stats["none"] += 1
+        else:
+            stats[stored.status if stored.method == "cpsat" else stored.method] += 1
+            c = cost(arch, layer, stored.mapping)
+            if isinstance(c, Invalid):
+                stats["invalid"] += 1
+            elif c.total_energy_pj < e_h:
+                stats["won-search"] += 1
+                return stored.mapping
+        stats["won-heuristic"] += 1
         return m_h
 
     return pick, stats
 
 
-def best_note(stats: dict) -> str:
-    return (f"engine, per layer the better of mappers.search.best_mapping_fn ({SEARCH_TIME_LIMIT_S} s per shape, "
-            f"{SEARCH_BUDGET_S} s budget) and the best os / ws / time-batched heuristic mapping: search won "
-            f"{stats['search']} layers, heuristic {stats['heuristic']}, search failed {stats['search_failed']}")
+def best_note(stats: Counter, store: Store | None, why_no_store: str, total_pj: float) -> str:
+    n = stats["won-search"] + stats["won-heuristic"]
+    if store is None:
+        return (f"engine, per layer the best os / ws / time-batched heuristic mapping only: {why_no_store}; "
+                f"{n} layers")
+    found = ", ".join(f"{k} {stats[k]}" for k in ("OPTIMAL", "FEASIBLE", "random", "none", "unsearched", "invalid")
+                      if stats[k])
+    stale = f"; {store.stale}" if store.stale else ""
+    return (f"engine, per layer the better of the search's mapping (CP-SAT, {store.time_limit_s:g} s per layer "
+            f"shape, random search where CP-SAT found none; stored by {SEARCH_COMMAND}, re-priced now: {found}) "
+            f"and the best os / ws / time-batched heuristic mapping: the search's won {stats['won-search']} of {n} "
+            f"layers; {100 * (1 - total_pj / stats['heuristic_pj']):.1f} % below the best heuristic per layer{stale}")
 
 
-def compat_parts(c: Cost) -> dict[str, float]:
-    """Split a cost (pJ) into PE compute (AC, weight SPAD, LIF, PE static) and memory (DRAM and GLB accesses
-    and GLB leakage)."""
-    mem = sum(v for k, v in c.energy_pj.items() if k.component in MEMORY_LEVELS)
+# ------------------------------------------------------------------------------ parts of a cost
+def compat_parts(arch: Arch, c: Cost) -> dict[str, float]:
+    """Split a cost (pJ) into PE compute (AC, weight SPAD, LIF, PE static) and memory (accesses and leakage of
+    :func:`memory_levels`)."""
+    levels = memory_levels(arch)
+    mem = sum(v for k, v in c.energy_pj.items() if k.component in levels)
     return {"compute": c.total_energy_pj - mem, "memory": mem}
 
 
-def memory_movement_pj(c: Cost) -> float:
-    """Access energy (read, write, update, transfer) at DRAM and the SRAM buffers; no leakage."""
-    return sum(v for k, v in c.energy_pj.items()
-               if k.component in MEMORY_LEVELS and k.action is not Action.STATIC)
+def memory_by_tensor(arch: Arch, c: Cost) -> dict[Tensor, float]:
+    """Access energy (read, write, update, transfer; no leakage) of :func:`memory_levels`, per tensor (pJ)."""
+    levels = memory_levels(arch)
+    out = dict.fromkeys(TENSORS, 0.0)
+    for k, v in c.energy_pj.items():
+        if k.component in levels and k.action is not Action.STATIC and k.tensor is not None:
+            out[k.tensor] += v
+    return out
+
+
+def memory_movement_pj(arch: Arch, c: Cost) -> float:
+    """Access energy (read, write, update, transfer) at :func:`memory_levels`; no leakage."""
+    levels = memory_levels(arch)
+    return sum(v for k, v in c.energy_pj.items() if k.component in levels and k.action is not Action.STATIC)
+
+
+def _energy_split(arch: Arch, c: Cost) -> dict[str, float]:
+    """pJ of memory accesses (:func:`memory_movement_pj`), static power (ungated and leakage) and the rest (gated
+    PE operations: accumulations, weight SPAD reads, LIF updates)."""
+    mem = memory_movement_pj(arch, c)
+    static = c.energy_by(action=Action.STATIC)
+    return {"memory accesses": mem, "static power": static, "gated PE ops": c.total_energy_pj - mem - static}
+
+
+def _saving_split(arch: Arch, before: Cost, after: Cost) -> str:
+    """Each tensor's share of the memory-access energy saved from ``before`` to ``after``."""
+    b, a = memory_by_tensor(arch, before), memory_by_tensor(arch, after)
+    saved = sum(b.values()) - sum(a.values())
+    if saved == 0:
+        return ""
+    return ", ".join(f"{t.value} {100 * (b[t] - a[t]) / saved:.0f} %" for t in b if b[t] or a[t])
+
+
+# ------------------------------------------------------------------------------ Table II
+def tool_network(arch: Arch, network: str | Network, timesteps: int | None = None) -> NetworkResult:
+    """The engine under the arch's ``sata-compat`` profile (the tool's schedule and counting options)."""
+    net = load_network(network, timesteps=timesteps) if isinstance(network, str) else network
+    return run_network(arch, net, opts=Options(profile=COMPAT))
 
 
 def table2_rows(arch: Arch, works: tuple[str, ...] = WORKS) -> list[Row]:
-    """``table2-sata-<WORK>`` (sata-compat) and the engine's ``-os``, ``-time-batched``, ``-best`` rows."""
-    return [*table2_compat_rows(arch, works), *table2_engine_rows(arch, works)]
-
-
-def tool_network(arch: Arch, network: str, timesteps: int | None = None) -> NetworkResult:
-    """The engine under the arch's ``sata-compat`` profile (the tool's schedule and counting options)."""
-    return run_network(arch, load_network(network, timesteps=timesteps), opts=Options(profile=COMPAT))
+    """``table2-sata-<WORK>`` (sata-compat), the improvement factors and the engine's ``-os``, ``-time-batched``,
+    ``-best`` rows."""
+    return [*table2_compat_rows(arch, works), *table2_x_rows(arch, works), *table2_engine_rows(arch, works)]
 
 
 def table2_compat_rows(arch: Arch, works: tuple[str, ...] = WORKS) -> list[Row]:
@@ -176,73 +239,131 @@ def table2_compat_rows(arch: Arch, works: tuple[str, ...] = WORKS) -> list[Row]:
             id=f"table2-sata-{w}", paper=PAPER_TABLE2_NJ[w], ours=_nj(tot), unit="nJ",
             note=(f"{COMPAT} on {NETWORK[w]} (T={res.network.timesteps}): the engine on the tool's output-stationary "
                   f"schedule; static (ungated + leakage) power x {tot.cycles:.3g} cycles is "
-                  f"{100 * static / tot.total_energy_pj:.0f} % of the total, DRAM ifmap reads (bands that fit the "
-                  f"ifmap buffer) {100 * dram_i / tot.total_energy_pj:.0f} %"),
-            command=f"spikeloop evaluate --arch sata --network {NETWORK[w]} --profile {COMPAT}"))
+                  f"{100 * static / tot.total_energy_pj:.0f} % of the total, {arch.levels[0].name} ifmap reads (bands "
+                  f"that fit the ifmap buffer) {100 * dram_i / tot.total_energy_pj:.0f} %"),
+            command=f"spikeloop evaluate --arch {ARCH} --network {NETWORK[w]} --profile {COMPAT}"))
     return out
 
 
-def table2_engine_rows(arch: Arch, works: tuple[str, ...] = WORKS) -> list[Row]:
+def baseline_network(network: Network, timesteps: int) -> Network:
+    """The work's network as its baseline: ``timesteps`` and every layer at :data:`BASELINE_SPIKE_DENSITY`."""
+    base = network.with_timesteps(timesteps)
+    return replace(base, name=f"{network.name}-baseline",
+                   layers=tuple(la.with_spike_density(BASELINE_SPIKE_DENSITY) for la in base.layers))
+
+
+def table2_x_rows(arch: Arch, works: tuple[str, ...] = WORKS) -> list[Row]:
+    """``table2-x-sata-<WORK>``: E(baseline) / E(work), both under sata-compat (works with a baseline only)."""
     out: list[Row] = []
-    best_fn, stats = best_mapper(arch)
+    for w in works:
+        if w not in BASELINE_T:
+            continue
+        net = load_network(NETWORK[w])
+        work, base = tool_network(arch, net).total, tool_network(arch, baseline_network(net, BASELINE_T[w])).total
+        split_w, split_b = _energy_split(arch, work), _energy_split(arch, base)
+        density = net.layers[0].mean_spike_density
+        growth = ", ".join(f"{k} x{split_b[k] / split_w[k]:.2f}" for k in split_w if split_w[k])
+        out.append(Row(
+            id=f"table2-x-sata-{w}", paper=PAPER_TABLE2_X[w], ours=base.total_energy_pj / work.total_energy_pj,
+            unit="x",
+            note=(f"{COMPAT}: {NETWORK[w]} at its baseline's T={BASELINE_T[w]} and spike density "
+                  f"{BASELINE_SPIKE_DENSITY:g} ({_nj(base):.4g} nJ) over T={net.timesteps}, density {density:g} "
+                  f"({_nj(work):.4g} nJ); T ratio {BASELINE_T[w] / net.timesteps:.2f}; {growth}"),
+            command=(f"spikeloop evaluate --arch {ARCH} --network {NETWORK[w]} --profile {COMPAT} "
+                     f"-T {BASELINE_T[w]} (spike density {BASELINE_SPIKE_DENSITY:g})")))
+    return out
+
+
+def _psum_note(arch: Arch, network: Network) -> str:
+    """Whether a PE's T partial sums fit the innermost level that keeps them (for the time-batched note)."""
+    li = max(i for i, lv in enumerate(arch.levels) if Tensor.O in lv.keeps)
+    lv = arch.levels[li]
+    cap = lv.tensor_capacity(Tensor.O) or lv.capacity_bits
+    layer = next(la for la in network.layers if la.has_weights)
+    need = network.timesteps * layer.psum_bits
+    if cap is None or need <= cap:
+        return ""
+    return (f" (SATA's per-cycle power makes cycles decide: a PE's {network.timesteps} partial sums need {need} bits, "
+            f"{lv.name} holds {cap}, so the greedy mapping has shorter PE passes and more systolic fill/drain)")
+
+
+def table2_engine_rows(arch: Arch, works: tuple[str, ...] = WORKS, store: Store | None = None,
+                       why_no_store: str = "") -> list[Row]:
+    out: list[Row] = []
+    if store is None and not why_no_store:
+        store, why_no_store = load_store(arch)
     for w in works:
         net = load_network(NETWORK[w])
-        runs = {flow: engine_network(arch, NETWORK[w], flow) for flow in ("os", "time-batched")}
+        runs = {flow: engine_network(arch, net, flow) for flow in ("os", "time-batched")}
         for flow, r in runs.items():
-            mem = memory_movement_pj(r.total) * 1e-3
+            mem = memory_movement_pj(arch, r.total) * 1e-3
             static = r.total.energy_by(action=Action.STATIC) / r.total.total_energy_pj
-            note = (f"engine, {flow} heuristic mapping, T={net.timesteps}; DRAM+GLB access energy {mem:.3g} nJ, "
-                    f"{r.total.cycles:.3g} cycles, static (ungated + leakage) {100 * static:.0f} % of the total")
+            note = (f"engine, {flow} heuristic mapping, T={net.timesteps}; {'+'.join(memory_levels(arch))} access "
+                    f"energy {mem:.3g} nJ, {r.total.cycles:.3g} cycles, static (ungated + leakage) "
+                    f"{100 * static:.0f} % of the total")
             if flow == "time-batched":
                 os_ = runs["os"].total
                 ratio = r.total.cycles / os_.cycles
-                note += (f"; vs os: memory x{memory_movement_pj(r.total) / memory_movement_pj(os_):.2f}, cycles "
-                         f"x{ratio:.2f}")
+                note += (f"; vs os: memory x{memory_movement_pj(arch, r.total) / memory_movement_pj(arch, os_):.2f}, "
+                         f"cycles x{ratio:.2f}")
                 if ratio > 1.02:
-                    note += (" (SATA's per-cycle power makes cycles decide: the T partial sums do not fit the 8-B "
-                             "psum SPAD, so the greedy mapping has shorter PE passes and more systolic fill/drain)")
+                    note += _psum_note(arch, net)
             out.append(Row(id=f"table2-sata-{w}-{flow}", paper=None, ours=_nj(r.total), unit="nJ", note=note,
                            command=COMMAND))
-        before = dict(stats)
-        r = evaluate_network(arch, net, best_fn, method="best")
-        delta = {k: stats[k] - before[k] if k in ("search", "heuristic", "search_failed") else stats[k]
-                 for k in stats}
+        pick, stats = best_mapper(arch, store)
+        r = evaluate_network(arch, net, pick, method="best")
         out.append(Row(id=f"table2-sata-{w}-best", paper=None, ours=_nj(r.total), unit="nJ",
-                       note=best_note(delta), command=COMMAND))
+                       note=best_note(stats, store, why_no_store, r.total.total_energy_pj), command=COMMAND))
     return out
 
 
+# ------------------------------------------------------------------------------ Fig. 4(b)
 def f4b_rows(arch: Arch) -> list[Row]:
-    """Fig. 4(b): energy vs T with compute and memory parts, and the DT-SNN reduction.
-
-    ``ours`` is the engine on the ``os`` dataflow (T outermost: the network runs timestep by timestep,
-    as the figure's linear growth of both parts implies); the sata-compat total, whose memory
-    traffic is counted once for all timesteps, is in the note.
-    """
+    """Fig. 4(b): energy vs T with compute and memory parts (``ours``: the engine on the ``os`` dataflow, T
+    outermost: the network runs timestep by timestep, as the figure's linear growth of both parts implies).
+    ``parts`` also carry the sata-compat total (nJ), whose memory traffic is counted once for all timesteps, for
+    the DT-SNN rows (:func:`f4b_dt_rows`)."""
     out: list[Row] = []
-    engine: dict[int, float] = {}
-    tool: dict[int, float] = {}
-    for t in (1, 2, 3, 4):
+    for t in F4B_T:
         c = engine_network(arch, F4B_NETWORK, "os", t).total
-        parts = compat_parts(c)
-        engine[t] = c.total_energy_pj
-        tool[t] = tool_network(arch, F4B_NETWORK, t).total.total_energy_pj
+        parts = compat_parts(arch, c)
+        tool = tool_network(arch, F4B_NETWORK, t).total
+        tool_mem = memory_movement_pj(arch, tool)
         out.append(Row(
             id=f"f4b-energy-T{t}", paper=None, ours=_nj(c), unit="nJ",
             note=(f"engine os, VGG9 CIFAR-10: compute {parts['compute'] * 1e-3:.3g} nJ (PE ops, SPADs, PE static), "
-                  f"memory {parts['memory'] * 1e-3:.3g} nJ (DRAM+GLB accesses and leakage); "
-                  f"sata-compat total {tool[t] * 1e-3:.3g} nJ"),
+                  f"memory {parts['memory'] * 1e-3:.3g} nJ ({'+'.join(memory_levels(arch))} accesses and leakage); "
+                  f"{COMPAT} total {_nj(tool):.3g} nJ (memory accesses {tool_mem * 1e-3:.3g} nJ)"),
             command=COMMAND,
-            parts=(("compute", parts["compute"] * 1e-3), ("memory", parts["memory"] * 1e-3))))
-    out.append(Row(
-        id="f4b-dt-energy-reduction", paper=PAPER_F4B_DT_REDUCTION,
-        ours=100 * (1 - _at_average(engine, PAPER_DT_AVG_TIMESTEPS) / engine[4]), unit="%",
-        note=(f"engine os at the paper's DT-SNN average of {PAPER_DT_AVG_TIMESTEPS} timesteps (its SpikeSim "
-              "figure; no measured SATA exit distribution yet) vs T=4; sata-compat gives "
-              f"{100 * (1 - _at_average(tool, PAPER_DT_AVG_TIMESTEPS) / tool[4]):.1f} % (traffic and FC weight "
-              "reads counted once for all T)"),
-        command=COMMAND))
+            parts=(("compute", parts["compute"] * 1e-3), ("memory", parts["memory"] * 1e-3),
+                   (COMPAT, _nj(tool)), (f"{COMPAT} memory accesses", tool_mem * 1e-3))))
     return out
+
+
+def f4b_dt_rows(f4b: Sequence[Row], fractions: Sequence[float], source: str) -> list[Row]:
+    """``f4b-dt-energy-reduction`` (the measured exit distribution) and its sensitivity to the mean exit timestep,
+    from the ``f4b-energy-T<t>`` rows (engine os; sata-compat in their parts)."""
+    by_t = {int(r.id.removeprefix("f4b-energy-T")): r for r in f4b if r.id.startswith("f4b-energy-T")}
+    steps = max(by_t)
+    engine = [by_t[t].ours for t in range(1, steps + 1)]
+    tool = [dict(by_t[t].parts)[COMPAT] for t in range(1, steps + 1)]
+    fr = list(fractions)
+    if not fr or len(fr) > steps:
+        fr, source = [1.0] + [0.0] * (steps - 1), f"upper bound, every input exits at T=1 ({source})"
+    fr += [0.0] * (steps - len(fr))
+    mem = [dict(by_t[t].parts)[f"{COMPAT} memory accesses"] for t in (1, steps)]
+    main = Row(
+        id="f4b-dt-energy-reduction", paper=PAPER_F4B_DT_REDUCTION, ours=dt.energy_reduction_pct(engine, fr),
+        unit="%",
+        note=(f"engine os, VGG9 CIFAR-10, expected energy of the {source} vs T={steps}; {COMPAT} gives "
+              f"{dt.energy_reduction_pct(tool, fr):.1f} % (its memory accesses x{mem[1] / mem[0]:.2f} from T=1 to "
+              f"T={steps})"),
+        command=COMMAND)
+    sens = dt.dt_sensitivity_rows(
+        id_prefix="f4b-dt-energy-reduction", reduction=lambda f: dt.energy_reduction_pct(engine, f), steps=steps,
+        unit="%", what=f"engine os, VGG9 CIFAR-10, expected energy vs T={steps}", command=COMMAND,
+        paper_mean=PAPER_DT_MEAN_TIMESTEPS, paper_value=PAPER_F4B_DT_REDUCTION)
+    return [main, *sens]
 
 
 def sixteen_x_row(arch: Arch) -> Row:
@@ -252,48 +373,50 @@ def sixteen_x_row(arch: Arch) -> Row:
     side is approximated by one SNN timestep: E(T=16) / E(T=1) of VGG9 CIFAR-10 under ``os``. An
     8-bit ANN pass moves 8x wider activations and multiplies, so the true SNN/ANN ratio is below this.
     """
-    e16 = engine_network(arch, F4B_NETWORK, "os", 16).total.total_energy_pj
+    t_hi = 16
+    e16 = engine_network(arch, F4B_NETWORK, "os", t_hi).total.total_energy_pj
     e1 = engine_network(arch, F4B_NETWORK, "os", 1).total.total_energy_pj
     return Row(
-        id="16x-snn-t16-vs-one-pass", paper=16.0, ours=e16 / e1, unit="x",
-        note=("proxy: E(T=16)/E(T=1), VGG9 CIFAR-10 on SATA, os (T outermost) - an upper bound on SNN/ANN since an "
-              "8-bit ANN pass costs more than one SNN timestep (spikeloop has no ANN model)"),
+        id="16x-snn-t16-vs-one-pass", paper=PAPER_16X, ours=e16 / e1, unit="x",
+        note=(f"proxy: E(T={t_hi})/E(T=1), VGG9 CIFAR-10 on SATA, os (T outermost) - an upper bound on SNN/ANN since "
+              "an 8-bit ANN pass costs more than one SNN timestep (spikeloop has no ANN model)"),
         command=COMMAND)
 
 
-def _at_average(energy: dict[int, float], t_avg: float) -> float:
-    """Energy of a run whose exit timesteps average ``t_avg``: both accountings are affine in T, so
-    any exit distribution with that mean costs E(t_avg), interpolated between integer T."""
-    lo = int(t_avg)
-    return energy[lo] + (t_avg - lo) * (energy[lo + 1] - energy[lo])
-
-
+# ------------------------------------------------------------------------------ Fig. 5
 def f5a_rows(arch: Arch) -> list[Row]:
+    """``f5a-memory-saving-T<t>``: memory-movement energy saved by time-batched over os, priced per packed word
+    at each level's word energy (ours), and ``-sata-pricing``: every element (spike, byte, partial sum) at the
+    level's full per-block energy, as SATA's tool prices accesses."""
     out: list[Row] = []
-    for t in (1, 2, 4, 8):
-        os_ = memory_movement_pj(engine_network(arch, F5A_NETWORK, "os", t).total)
-        tb = memory_movement_pj(engine_network(arch, F5A_NETWORK, "time-batched", t).total)
-        saving = 100 * (1 - tb / os_)
-        note = (f"engine, VGG9 Tiny-ImageNet T={t}: DRAM+GLB access energy os {os_ * 1e-3:.3g} nJ, "
-                f"time-batched {tb * 1e-3:.3g} nJ")
-        if t == 4:
-            note += ("; above 62.5 %: our os re-reads every weight from GLB/DRAM and spills membranes every timestep "
-                     "while bit-packed spike traffic stays small; the paper's OS traffic mix is not published")
-        out.append(Row(id=f"f5a-memory-saving-T{t}", paper=PAPER_F5A_T4 if t == 4 else None, ours=saving, unit="%",
-                       note=note, command=COMMAND))
+    pricing = {"": None, f"-{SATA_PRICING}": arch.profile().with_overrides(access_granularity=Granularity.ELEMENT)}
+    for t in F5A_T:
+        net = load_network(F5A_NETWORK, timesteps=t)
+        for suffix, acc in pricing.items():
+            os_c = engine_network(arch, net, "os", accounting=acc).total
+            tb_c = engine_network(arch, net, "time-batched", accounting=acc).total
+            os_, tb = memory_movement_pj(arch, os_c), memory_movement_pj(arch, tb_c)
+            how = ("every element access at the full block energy (SATA's pricing)" if acc is not None
+                   else "packed words at each level's word energy")
+            note = (f"engine, VGG9 Tiny-ImageNet T={t}, {how}: {'+'.join(memory_levels(arch))} access energy os "
+                    f"{os_ * 1e-3:.3g} nJ, time-batched {tb * 1e-3:.3g} nJ")
+            if t == 4:
+                note += f"; share of the saving by tensor: {_saving_split(arch, os_c, tb_c)}"
+            out.append(Row(id=f"f5a-memory-saving-T{t}{suffix}", paper=PAPER_F5A_T4 if t == 4 else None,
+                           ours=100 * (1 - tb / os_), unit="%", note=note, command=COMMAND))
     return out
 
 
 def f5b_rows(arch: Arch) -> list[Row]:
     share = 100 * scalesim.lif_power_share(arch)
-    c4 = replace(arch, compute=replace(arch.compute, lif_sharing=4))
+    c4 = with_lif_sharing(arch, 4)
     saving = 100 * (1 - scalesim.lif_power_pj_per_cycle(c4) / scalesim.lif_power_pj_per_cycle(arch))
     c = arch.compute
     return [
         Row(id="f5b-lif-share", paper=PAPER_F5B_LIF_SHARE, ours=share, unit="%",
             note=(f"LIF (comparator+subtractor {c.lif_static_pj_per_cycle} + registers {c.lif_pj} pJ/cycle) over "
-                  f"LIF + MAC (AND+adder {c.static_pj_per_cycle} + accumulator {c.ac_pj}), {arch.pes} PEs; the paper "
-                  "quotes EfficientLIF-Net's 61.6 %"),
+                  f"LIF + MAC (AND+adder {c.static_pj_per_cycle} + accumulator {c.ac_pj}), {arch.pes} PEs; the "
+                  "paper's figure is EfficientLIF-Net's"),
             command=COMMAND),
         Row(id="f5b-c4-lif-saving", paper=PAPER_F5B_C4_SAVING, ours=saving, unit="%",
             note=f"C#4 sharing: {c4.lif_units} instead of {arch.lif_units} LIF units (lif_sharing: 4 in the spec)",
@@ -301,12 +424,14 @@ def f5b_rows(arch: Arch) -> list[Row]:
     ]
 
 
-#: independent pieces of work (workloads sharing layer shapes stay together, for the mapping cache)
+# ------------------------------------------------------------------------------ running them
+#: independent pieces of work, heaviest first (workloads sharing layer shapes stay together, for the mapping
+#: memo); each runs in one process
 TASKS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("table2-engine", ("Direct", "TSSL")),
     ("table2-engine", ("LTH", "TDBN")),
     ("table2-engine", ("SBP", "BNTT")),
     ("f5a", ()),
-    ("table2-engine", ("Direct", "TSSL")),
     ("compat", WORKS),
 )
 
@@ -319,37 +444,71 @@ def run_task(task: tuple[str, tuple[str, ...]]) -> list[Row]:
         return table2_engine_rows(arch, works)
     if kind == "f5a":
         return f5a_rows(arch)
-    return [*table2_compat_rows(arch, works), *f4b_rows(arch), *f5b_rows(arch), sixteen_x_row(arch)]
+    return [*table2_compat_rows(arch, works), *table2_x_rows(arch, works), *f4b_rows(arch), *f5b_rows(arch),
+            sixteen_x_row(arch)]
 
 
 def _order(rows_: list[Row]) -> list[Row]:
-    """Stable report order: Table II compat, Table II engine (by work), Fig. 4(b), 5(a), 5(b)."""
+    """Stable report order: Table II compat, improvement factors, engine (by work), Fig. 4(b), 5(a), 5(b), 16x."""
     def key(r: Row) -> tuple:
+        if r.id.startswith("table2-x-"):
+            return (1, WORKS.index(r.id.rsplit("-", 1)[1]), r.id)
         if r.id.startswith("table2-sata-"):
             parts = r.id.split("-", 3)
-            work = parts[2]
-            return (0 if len(parts) == 3 else 1, WORKS.index(work), r.id)
-        return ({"f4b": 2, "f5a": 3, "f5b": 4, "16x": 5}[r.id[:3]], 1 if "-dt-" in r.id else 0, r.id)
+            return (0 if len(parts) == 3 else 2, WORKS.index(parts[2]), r.id)
+        return ({"f4b": 3, "f5a": 4, "f5b": 5, "16x": 6}[r.id[:3]], 1 if "-dt-" in r.id else 0,
+                "-mean-" in r.id, r.id)
     return sorted(rows_, key=key)
 
 
-def rows(quiet: bool = True, workers: int | None = None) -> list[Row]:  # noqa: ARG001
-    """Every SATA row. The independent :data:`TASKS` run on up to ``workers`` processes (default: 2 if
-    the machine has them), else one after another."""
+class Pending:
+    """The :data:`TASKS` running in a process pool (:func:`start`); :func:`finish` collects them."""
+
+    def __init__(self, pool, futures: list) -> None:  # noqa: ANN001 - a ProcessPoolExecutor
+        self.pool = pool
+        self.futures = futures
+
+    def collect(self) -> list[Row]:
+        try:
+            return [r for f in self.futures for r in f.result()]
+        finally:
+            self.pool.shutdown()
+
+
+def start(workers: int | None = None) -> Pending | None:
+    """Start the :data:`TASKS` on up to ``workers`` processes (default: 2 if the machine has them) and return at
+    once, so the caller can do other work meanwhile; None where there is no process pool (or one worker)."""
     import os
 
     n = workers if workers is not None else min(2, os.cpu_count() or 1)
-    out: list[Row] = []
-    if n > 1:
-        try:
-            from concurrent.futures import ProcessPoolExecutor
+    if n <= 1:
+        return None
+    try:
+        from concurrent.futures import ProcessPoolExecutor
 
-            with ProcessPoolExecutor(max_workers=n) as pool:
-                for part in pool.map(run_task, TASKS):
-                    out.extend(part)
-            return _order(out)
-        except (OSError, RuntimeError):  # no process pool here (sandbox, frozen app): run serially
-            out = []
-    for task in TASKS:
-        out.extend(run_task(task))
+        pool = ProcessPoolExecutor(max_workers=n)
+        return Pending(pool, [pool.submit(run_task, task) for task in TASKS])
+    except (OSError, RuntimeError):  # no process pool here (sandbox, frozen app)
+        return None
+
+
+def finish(pending: Pending | None) -> list[Row]:
+    """The rows of a started run (or of the :data:`TASKS` run here, one after another), with the DT-SNN rows."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    out: list[Row] | None = None
+    if pending is not None:
+        try:
+            out = pending.collect()
+        except (OSError, RuntimeError, BrokenProcessPool):  # the pool broke: run serially
+            out = None
+    if out is None:
+        out = [r for task in TASKS for r in run_task(task)]
+    fractions, source = dt.exit_distribution()
+    out.extend(f4b_dt_rows([r for r in out if r.id.startswith("f4b-energy-T")], fractions, source))
     return _order(out)
+
+
+def rows(quiet: bool = True, workers: int | None = None) -> list[Row]:  # noqa: ARG001
+    """Every SATA row: :func:`start` then :func:`finish`."""
+    return finish(start(workers))
