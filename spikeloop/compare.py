@@ -65,7 +65,9 @@ def deciding_term(win: dict[str, float], other: dict[str, float]) -> tuple[str, 
 
 
 def summary_rows(cmp: Comparison) -> list[dict[str, Any]]:
-    """One row per (dataflow, T): totals and the memory/compute/static split."""
+    """One row per (dataflow, T): totals and the split into memory (storage levels and their networks), compute
+    (accumulates, MACs, LIF updates, activations), static, and the crossbar column periphery (read steps, ADCs,
+    muxes, DIFF units, H-tree, temp buffer: everything else); the four add up to the total."""
     rows = []
     for (df, t), res in cmp.results.items():
         tot = res.total
@@ -73,11 +75,12 @@ def summary_rows(cmp: Comparison) -> list[dict[str, Any]]:
         levels = [lv.name for lv in res.arch.levels]
         mem = memory_energy_pj(bd, levels)
         static = sum(v for k, v in bd.items() if k.startswith("static/"))
+        compute = sum(v for k, v in bd.items() if k.split("/")[0] in ("compute", "lif") and not k.startswith("static/"))
         rows.append({
             "dataflow": df, "T": t, "total_energy_pj": tot.total_energy_pj, "memory_energy_pj": mem,
-            "compute_energy_pj": bd.get("compute/ac", 0.0) + bd.get("compute/lif", 0.0),
-            "static_energy_pj": static, "cycles": tot.cycles, "latency_s": tot.latency_s,
-            "edp_pj_s": tot.edp_pj_s, "area_mm2": tot.area_mm2,
+            "compute_energy_pj": compute, "static_energy_pj": static,
+            "periphery_energy_pj": tot.total_energy_pj - mem - compute - static, "cycles": tot.cycles,
+            "latency_s": tot.latency_s, "edp_pj_s": tot.edp_pj_s, "area_mm2": tot.area_mm2,
         })
     return rows
 
@@ -122,11 +125,15 @@ def per_layer_breakdown(cmp: Comparison) -> list[dict[str, Any]]:
 def render_markdown(cmp: Comparison) -> str:
     rows = summary_rows(cmp)
     parts = [f"# Dataflow comparison: {cmp.network} on {cmp.arch}\n"]
+    periphery = any(abs(r["periphery_energy_pj"]) > 1e-9 * r["total_energy_pj"] for r in rows)
     parts.append(table(
-        ["dataflow", "T", "energy", "memory", "compute", "static", "latency", "EDP"],
+        ["dataflow", "T", "energy", "memory", "compute", *(["periphery"] if periphery else []), "static",
+         "latency", "EDP"],
         [[r["dataflow"], r["T"], si(r["total_energy_pj"] * 1e-12, "J"), si(r["memory_energy_pj"] * 1e-12, "J"),
-          si(r["compute_energy_pj"] * 1e-12, "J"), si(r["static_energy_pj"] * 1e-12, "J"),
-          si(r["latency_s"], "s"), si(r["edp_pj_s"] * 1e-12, "J·s")] for r in rows]))
+          si(r["compute_energy_pj"] * 1e-12, "J"),
+          *([si(r["periphery_energy_pj"] * 1e-12, "J")] if periphery else []),
+          si(r["static_energy_pj"] * 1e-12, "J"), si(r["latency_s"], "s"), si(r["edp_pj_s"] * 1e-12, "J·s")]
+         for r in rows]))
     for t in cmp.timesteps:
         v = layer_verdicts(cmp, t)
         parts.append(f"\n## Per layer, T = {t}\n")

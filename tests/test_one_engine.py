@@ -60,7 +60,12 @@ def test_every_command_gives_one_number(arch: str, network: str, tmp_path: Path,
     out = tmp_path / "cmp"
     assert main(["compare", "--arch", arch, "--network", network, "--dataflows", flow, "-T", str(t), "--out",
                  str(out), "--quiet"]) == 0
-    (res,) = json.loads((out / "compare.json").read_text())["results"]
+    cmp = json.loads((out / "compare.json").read_text())
+    (res,) = cmp["results"]
+    (row,) = cmp["summary"]  # the split adds up, whatever the arch (crossbar periphery included)
+    parts = ("memory_energy_pj", "compute_energy_pj", "periphery_energy_pj", "static_energy_pj")
+    assert sum(row[k] for k in parts) == pytest.approx(row["total_energy_pj"], rel=REL)
+    assert (row["periphery_energy_pj"] > 1e-9 * row["total_energy_pj"]) == (a.crossbar is not None)
     _same(layers, _layers(res), "compare --out")
     assert res["area_mm2"] == pytest.approx(ref["area_mm2"], rel=REL)
 
