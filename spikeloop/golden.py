@@ -136,8 +136,8 @@ def diff_values(expected: Any, actual: Any, path: str = "") -> list[str]:
                 out += diff_values(expected[k], actual[k], sub)
         return out
     if isinstance(expected, list) and isinstance(actual, list):
-        out = [diff_values(e, a, f"{path}[{i}]") for i, (e, a) in enumerate(zip(expected, actual, strict=False))]
-        flat = [line for lines in out for line in lines]
+        per_item = [diff_values(e, a, f"{path}[{i}]") for i, (e, a) in enumerate(zip(expected, actual, strict=False))]
+        flat = [line for lines in per_item for line in lines]
         if len(expected) != len(actual):
             flat.append(f"{where}: {len(expected)} items -> {len(actual)}")
         return flat

@@ -98,14 +98,15 @@ def test_stored_search_is_used_only_for_its_arch_values_and_layers(arch, tmp_pat
     assert store.lookup(layer).mapping == mapping
     assert store.lookup(layer.with_timesteps(4)) is None  # another T is another search
     pick, stats = sata.best_mapper(arch, store)
-    assert pick(layer) is not None and stats["FEASIBLE"] == 1 and stats["won-search"] + stats["won-heuristic"] == 1
-    note = sata.best_note(stats, store, "", stats["heuristic_pj"])
+    counts = stats.counts
+    assert pick(layer) is not None and counts["FEASIBLE"] == 1 and counts["won-search"] + counts["won-heuristic"] == 1
+    note = sata.best_note(stats, store, "", stats.heuristic_pj)
     assert "FEASIBLE 1" in note and "3 s per layer shape" in note
     data["arch_fingerprint"] = "0" * 16
     path.write_text(json.dumps(data))
     store, why = sata_search.load_store(arch, path)
     assert store is not None and why == "" and store.lookup(layer).mapping == mapping  # still a legal candidate
     assert "other sata spec values" in store.stale and sata_search.COMMAND in store.stale
-    assert store.stale in sata.best_note(stats, store, "", stats["heuristic_pj"])
+    assert store.stale in sata.best_note(stats, store, "", stats.heuristic_pj)
     store, why = sata_search.load_store(arch, tmp_path / "missing.json")
     assert store is None and "missing" in why

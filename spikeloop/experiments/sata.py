@@ -14,8 +14,8 @@ labelled exception is the DT-SNN sensitivity row at the paper's stated mean (id 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 from costmodel import scalesim
 from costmodel.accounting import Accounting
@@ -129,48 +129,58 @@ def heuristic_best(arch: Arch, layer: Layer) -> tuple[Mapping | Invalid, float]:
     return best, best_e
 
 
-def best_mapper(arch: Arch, store: Store | None):  # noqa: ANN201 - returns (Layer -> Mapping | Invalid, Counter)
+@dataclass(slots=True)
+class BestStats:
+    """What :func:`best_mapper` saw: per layer the stored search's status (``OPTIMAL``, ``FEASIBLE``, ``random``
+    where CP-SAT found none and random search did, ``none``, ``unsearched``, ``invalid`` for a stored mapping the
+    engine now refuses) and which mapping won (``won-search``, ``won-heuristic``); and the sum of the per-layer best
+    heuristic energies (pJ)."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    heuristic_pj: float = 0.0
+
+
+def best_mapper(arch: Arch, store: Store | None) -> tuple[Callable[[Layer], Mapping | Invalid], BestStats]:
     """Per layer: the better of the stored search mapping (:mod:`spikeloop.experiments.sata_search`) and
-    :func:`heuristic_best`. The counter records the stored search's status per layer (``OPTIMAL``, ``FEASIBLE``,
-    ``random`` where CP-SAT found none and random search did, ``none``, ``unsearched``, ``invalid`` for a stored
-    mapping the engine now refuses) and which mapping won (``won-search``, ``won-heuristic``), and sums the
-    per-layer best heuristic energy (``heuristic_pj``)."""
-    stats: Counter = Counter()
+    :func:`heuristic_best`, and what it saw (:class:`BestStats`)."""
+    stats = BestStats()
+    counts = stats.counts
 
     def pick(layer: Layer) -> Mapping | Invalid:
         m_h, e_h = heuristic_best(arch, layer)
-        stats["heuristic_pj"] += e_h
+        stats.heuristic_pj += e_h
         stored = store.lookup(layer) if store is not None else None
         if stored is None:
-            stats["unsearched"] += 1
+            counts["unsearched"] += 1
         elif stored.mapping is None:
-            stats["none"] += 1
+            counts["none"] += 1
         else:
-            stats[stored.status if stored.method == "cpsat" else stored.method] += 1
+            counts[stored.status if stored.method == "cpsat" else stored.method] += 1
             c = cost(arch, layer, stored.mapping)
             if isinstance(c, Invalid):
-                stats["invalid"] += 1
+                counts["invalid"] += 1
             elif c.total_energy_pj < e_h:
-                stats["won-search"] += 1
+                counts["won-search"] += 1
                 return stored.mapping
-        stats["won-heuristic"] += 1
+        counts["won-heuristic"] += 1
         return m_h
 
     return pick, stats
 
 
-def best_note(stats: Counter, store: Store | None, why_no_store: str, total_pj: float) -> str:
-    n = stats["won-search"] + stats["won-heuristic"]
+def best_note(stats: BestStats, store: Store | None, why_no_store: str, total_pj: float) -> str:
+    counts = stats.counts
+    n = counts["won-search"] + counts["won-heuristic"]
     if store is None:
         return (f"engine, per layer the best os / ws / time-batched heuristic mapping only: {why_no_store}; "
                 f"{n} layers")
-    found = ", ".join(f"{k} {stats[k]}" for k in ("OPTIMAL", "FEASIBLE", "random", "none", "unsearched", "invalid")
-                      if stats[k])
+    found = ", ".join(f"{k} {counts[k]}" for k in ("OPTIMAL", "FEASIBLE", "random", "none", "unsearched", "invalid")
+                      if counts[k])
     stale = f"; {store.stale}" if store.stale else ""
     return (f"engine, per layer the better of the search's mapping (CP-SAT, {store.time_limit_s:g} s per layer "
             f"shape, random search where CP-SAT found none; stored by {SEARCH_COMMAND}, re-priced now: {found}) "
-            f"and the best os / ws / time-batched heuristic mapping: the search's won {stats['won-search']} of {n} "
-            f"layers; {100 * (1 - total_pj / stats['heuristic_pj']):.1f} % below the best heuristic per layer{stale}")
+            f"and the best os / ws / time-batched heuristic mapping: the search's won {counts['won-search']} of {n} "
+            f"layers; {100 * (1 - total_pj / stats.heuristic_pj):.1f} % below the best heuristic per layer{stale}")
 
 
 # ------------------------------------------------------------------------------ parts of a cost

@@ -166,9 +166,11 @@ def write_store(arch_name: str, time_limit_s: float, workers: int, path: Path = 
         "workers": workers,
         "layers": [],
     }
+    entries: list[dict] = []
+    out["layers"] = entries
     for i, (network, layer) in enumerate(layers, 1):
         entry = {"network": network, **search_layer(arch, layer, time_limit_s, workers)}
-        out["layers"].append(entry)
+        entries.append(entry)
         print(
             f"[{i}/{len(layers)}] {network} {layer.name}: {entry['status']} ({entry['method']}) "
             f"{entry['energy_pj']} pJ in {entry['wall_s']} s",
