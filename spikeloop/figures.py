@@ -254,6 +254,9 @@ def plot_table2_improvement(rows: Sequence[Row]) -> Figure:
         raise NoData("no table2-x-* rows")
     fig, (ax,) = _figure(width=8.5, height=4.2)
     _paper_ours_bars(ax, [WORK_LABELS.get(w, w) for w in WORKS], series)
+    for g in range(len(WORKS)):
+        if all(rs[g] is None for _, _, rs in series):
+            ax.text(g, 0.5, "no published\nbaseline", ha="center", va="bottom", fontsize="small", color=PAPER_COLOR)
     ax.set_xlabel("Table II work")
     ax.set_ylabel(label("improvement factor", "x"))
     ax.set_title("Table II improvement factors, paper (hatched) vs spikeloop (solid)")
@@ -292,6 +295,10 @@ def plot_energy_vs_t(rows: Sequence[Row]) -> Figure:
     return fig
 
 
+#: legend labels of the Fig. 5(a) series by id suffix ('' for the rows without one)
+F5A_VARIANTS = {"": "per-word access prices", "sata-pricing": "SATA's block price per element access"}
+
+
 @styled
 def plot_dataflow_memory(rows: Sequence[Row]) -> Figure:
     """Fig. 5(a)-style: memory-movement energy saved by time-batched over output-stationary, vs T.
@@ -311,7 +318,7 @@ def plot_dataflow_memory(rows: Sequence[Row]) -> Figure:
             [r.ours for _, r in pts],
             marker="o",
             color=PALETTE[k],
-            label=f"spikeloop, {variant.replace('-', ' ')}" if variant else "spikeloop",
+            label=f"spikeloop, {F5A_VARIANTS.get(variant, variant.replace('-', ' '))}",
         )
         paper.update((t, r.paper) for t, r in pts if r.paper is not None)
     if paper:
@@ -332,6 +339,70 @@ def plot_dataflow_memory(rows: Sequence[Row]) -> Figure:
     ax.set_ylabel(label("memory-movement energy saved", unit))
     ax.set_title("SATA, VGG9 Tiny-ImageNet: time-batched vs output-stationary")
     _legend(ax, loc="lower right")
+    return fig
+
+
+#: the DT-SNN row families: (id prefix, panel title, quantity)
+DT_FAMILIES = (
+    ("f4a-dt-edp-reduction", "SpikeFlow, VGG16 Tiny-ImageNet: EDP", "EDP reduction vs T = 4"),
+    ("f4b-dt-energy-reduction", "SATA, VGG9 CIFAR-10: energy", "energy saved vs T = 4"),
+)
+
+
+@styled
+def plot_dt_sensitivity(rows: Sequence[Row]) -> Figure:
+    """Fig. 4-style DT-SNN: each reduction against the mean exit timestep (the ``-mean-<m>`` sensitivity rows as a
+    line), the measured exit distribution's row at its mean (``parts`` ``mean_timesteps``), and the paper's value at
+    the mean it states (the ``-paper`` row)."""
+    panels = []
+    for prefix, title, quantity in DT_FAMILIES:
+        sens = []
+        for r in rows:
+            m = re.fullmatch(rf"{re.escape(prefix)}-mean-(\d+(?:\.\d+)?)(-paper)?", r.id)
+            if m:
+                sens.append((float(m.group(1)), r))
+        if sens:
+            main = next((r for r in rows if r.id == prefix), None)
+            panels.append((title, quantity, sorted(sens, key=lambda p: p[0]), main))
+    if not panels:
+        raise NoData("no f4a-dt-edp-reduction-mean-* or f4b-dt-energy-reduction-mean-* rows")
+    fig, axes = _figure(len(panels), width=4.6 * len(panels) + 0.4, height=4.3)
+    for ax, (title, quantity, sens, main) in zip(axes, panels, strict=True):
+        ax.plot(
+            [m for m, _ in sens],
+            [r.ours for _, r in sens],
+            marker="o",
+            color=OURS_COLOR,
+            label="spikeloop, exits split around the mean",
+        )
+        paper = [(m, r.paper) for m, r in sens if r.paper is not None]
+        if paper:
+            ax.plot(
+                [m for m, _ in paper],
+                [v for _, v in paper],
+                marker="s",
+                linestyle="none",
+                markersize=8,
+                color=PAPER_COLOR,
+                label="paper, at its stated mean",
+            )
+        mean = dict(main.parts).get("mean_timesteps") if main is not None else None
+        if main is not None and mean is not None:
+            ax.plot(
+                [mean],
+                [main.ours],
+                marker="D",
+                linestyle="none",
+                markersize=7,
+                color=PALETTE[3],
+                label="spikeloop, measured exits",
+            )
+        unit = sens[0][1].unit
+        ax.set_xlabel("mean exit timestep")
+        ax.set_ylabel(label(quantity, unit))
+        ax.set_title(title)
+        _legend(ax, loc="upper right")
+    fig.suptitle("DT-SNN: reduction against the mean exit timestep")
     return fig
 
 
@@ -488,6 +559,12 @@ SPECS: tuple[FigureSpec, ...] = (
         "energy_vs_T.png",
         "Fig. 4(b)-style: SATA energy per inference vs timesteps, compute vs memory",
         lambda rows, _sweep: plot_energy_vs_t(rows),
+    ),
+    FigureSpec(
+        "dt_sensitivity.png",
+        "Fig. 4-style DT-SNN: EDP and energy reduction against the mean exit timestep, the measured exits and the "
+        "paper's value at its stated mean",
+        lambda rows, _sweep: plot_dt_sensitivity(rows),
     ),
     FigureSpec(
         "dataflow_memory.png",

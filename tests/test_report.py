@@ -68,6 +68,11 @@ def synthetic_rows() -> list[Row]:
     rows.append(
         Row(id="f6b-bn", paper=1.22, ours=13.3, unit="% points", parts=(("ci95_low", 10.3), ("ci95_high", 16.3)))
     )
+    for prefix, unit, paper in (("f4a-dt-edp-reduction", "x", 2.54), ("f4b-dt-energy-reduction", "%", 46.5)):
+        rows.append(Row(id=prefix, paper=paper, ours=6.0, unit=unit, parts=(("mean_timesteps", 1.3),)))
+        for m in ("1", "2", "2.14-paper", "3"):
+            mean = float(m.split("-")[0])
+            rows.append(Row(id=f"{prefix}-mean-{m}", paper=paper if "paper" in m else None, ours=8.0 / mean, unit=unit))
     return rows
 
 
@@ -275,6 +280,21 @@ def test_every_figure_passes_the_checks(built: dict[str, tuple[Figure, str]]) ->
     for name, (fig, caption) in built.items():
         assert caption
         assert figure_problems(fig) == [], name
+
+
+def test_dt_sensitivity_figure(built: dict[str, tuple[Figure, str]]) -> None:
+    fig = built["dt_sensitivity.png"][0]
+    assert [ax.get_title() for ax in fig.axes] == [
+        "SpikeFlow, VGG16 Tiny-ImageNet: EDP",
+        "SATA, VGG9 CIFAR-10: energy",
+    ]
+    for ax in fig.axes:
+        lines = {ln.get_label(): ln for ln in ax.get_lines()}
+        sweep = lines["spikeloop, exits split around the mean"]
+        assert list(sweep.get_xdata()) == [1.0, 2.0, 2.14, 3.0]  # sorted by mean, the paper's point among them
+        assert list(lines["paper, at its stated mean"].get_xdata()) == [2.14]
+        assert list(lines["spikeloop, measured exits"].get_xdata()) == [1.3]
+        assert list(lines["spikeloop, measured exits"].get_ydata()) == [6.0]
 
 
 def test_improvement_factor_figure_passes_the_checks() -> None:

@@ -368,7 +368,7 @@ def f4b_dt_rows(f4b: Sequence[Row], fractions: Sequence[float], source: str) -> 
         note=(f"engine os, VGG9 CIFAR-10, expected energy of the {source} vs T={steps}; {COMPAT} gives "
               f"{dt.energy_reduction_pct(tool, fr):.1f} % (its memory accesses x{mem[1] / mem[0]:.2f} from T=1 to "
               f"T={steps})"),
-        command=COMMAND)
+        command=COMMAND, parts=(("mean_timesteps", dt.mean_timesteps(fr)),))
     sens = dt.dt_sensitivity_rows(
         id_prefix="f4b-dt-energy-reduction", reduction=lambda f: dt.energy_reduction_pct(engine, f), steps=steps,
         unit="%", what=f"engine os, VGG9 CIFAR-10, expected energy vs T={steps}", command=COMMAND,

@@ -220,6 +220,7 @@ def f4a_dt_row(arch: Arch, fractions: Sequence[float] | None = None, source: str
         note=(f"EDP(T={steps}) / (mean E x mean D) on {F4A_NETWORK}, native profile, with {source}; a proxy: the "
               "VGG16 Tiny-ImageNet exit distribution is not available offline"),
         command=f"spikeloop evaluate --arch {ARCH} --network {F4A_NETWORK} -T 1 (and -T 2, 3, 4)",
+        parts=(("mean_timesteps", dt.mean_timesteps(fractions)),),
     )
 
 
