@@ -43,10 +43,10 @@ TIMELOOP = {
     ("psum_spad", "Outputs", "reads"): 37_355_520, ("psum_spad", "Outputs", "fills"): 2_752_512,
     ("psum_spad", "Outputs", "updates"): 37_748_736,
 }
-ENERGY_PJ = {"DRAM": 18_644_992, "shared_glb": 2_610_462, "ifmap_spad": 4_273_425, "weights_spad": 37_445_844,
-             "psum_spad": 18_261_266}
+ENERGY_PJ = {"DRAM": 18_644_992, "shared_glb": 2_610_461.91, "ifmap_spad": 4_273_425.21,
+             "weights_spad": 37_445_844.34, "psum_spad": 18_261_265.61}
 MAC_PJ = 7_840_110
-TOTAL_PJ = 89_076_100
+TOTAL_PJ = 89_076_099.55  # the levels' energies as timeloop-model prints them; its summary: 89.08 uJ
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_no_other_counts(result) -> None:  # noqa: ANN001
 @pytest.mark.parametrize("level", ["weights_spad", "psum_spad"])
 def test_energy_of_levels_without_inputs(result, level) -> None:  # noqa: ANN001
     lv = next(v for v in result.levels if v.name == level)
-    assert round(lv.energy_pj) == ENERGY_PJ[level]
+    assert lv.energy_pj == pytest.approx(ENERGY_PJ[level], abs=0.01)
 
 
 @needs_input_rules

@@ -150,6 +150,8 @@ BAD = [
     ("ERT.yaml", "- name: system.eyeriss.PE_column[0..13].PE[0..11].weights_spad",
      "- name: system.eyeriss.PE_column[0..13].PE[0..11].weights_spadX",
      r"ERT.tables: no entry for weights_spad"),
+    ("ERT.yaml", "{name: read, arguments: null, energy: 0.2513}", "{name: reed, arguments: null, energy: 0.2513}",
+     r"ERT.tables: the entry for psum_spad has no random_read / read action"),
     ("ERT.yaml", "{name: compute, arguments: null, energy: 0.207692}", "{name: leak, arguments: null, energy: 0.1}",
      r"ERT.tables: no entry with a compute action"),
 ]
@@ -271,3 +273,24 @@ def test_load_case_notes_ignored_constraints(tmp_path: Path) -> None:
     p.write_text("architecture_constraints: {targets: []}\n")
     case = load_case([*files(), str(p)])
     assert any("architecture_constraints ignored" in n for n in case.notes)
+
+
+def test_export_warns_where_timeloop_will_find_the_tiles_too_large(tmp_path: Path) -> None:
+    """1-bit input spikes beside 16-bit partial sums fit generic3's GLB in bits, but Timeloop stores every data
+    space there at 16 bits: 86,784 elements > 65,536 (timeloop-model v3.0.3 says the same of such a mapping:
+    "mapped tile size ... exceeds buffer capacity 65536")."""
+    from costmodel.arch import load_arch
+    from costmodel.evaluate import evaluate
+    from costmodel.workload import conv_layer
+    from spikeloop.timeloop import timeloop_warnings
+
+    arch = load_arch("generic3")
+    layer = conv_layer("c", K=8, C=64, P=32, R=3)
+    levels = [LevelMapping() for _ in arch.levels]
+    levels[arch.level_index("GLB")] = LevelMapping(temporal=(
+        Loop(Dim.K, 8), Loop(Dim.C, 64), Loop(Dim.P, 32), Loop(Dim.Q, 32), Loop(Dim.R, 3), Loop(Dim.S, 3)))
+    mapping = Mapping(levels=tuple(levels))
+    assert evaluate(arch, layer, mapping)
+    (w,) = timeloop_warnings(arch, layer, mapping)
+    assert "level GLB" in w and "(86,784 elements) exceed its 65,536 elements" in w
+    assert "WARNING: level GLB" in timeloop_files(arch, layer, mapping)["mapping.yaml"]

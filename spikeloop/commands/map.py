@@ -60,7 +60,7 @@ def render(res: SearchResult, space: dict, arch_name: str, layer_name: str) -> s
 
 
 def _cmd(args: argparse.Namespace) -> int:
-    from spikeloop.timeloop import timeloop_layer, write_timeloop  # Timeloop files: checked before the search
+    from spikeloop.timeloop import timeloop_layer, timeloop_warnings, write_timeloop  # checked before the search
 
     tl = args.export_timeloop or (args.out and args.format == "timeloop")
     tl_layer = timeloop_layer(args.network, args.layer, args.T) if tl else None
@@ -86,6 +86,8 @@ def _cmd(args: argparse.Namespace) -> int:
         if args.export_timeloop:
             written = write_timeloop(args.export_timeloop, arch, tl_layer, res.mapping)
             print(f"wrote {', '.join(map(str, written))} (timeloop-model inputs)", file=sys.stderr)
+        for w in timeloop_warnings(arch, tl_layer, res.mapping) if tl_layer is not None else ():
+            print(f"note: {w}", file=sys.stderr)
     if args.json:
         d = res.to_dict(names)
         d.update({"arch": arch.name, "network": args.network, "layer": args.layer, "mapspace": space})

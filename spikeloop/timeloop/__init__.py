@@ -13,8 +13,15 @@ from spikeloop.timeloop.convert import (
     run_model,
     timeloop_accounting,
 )
-from spikeloop.timeloop.export import ExportError, check_exportable, timeloop_files, timeloop_layer, write_timeloop
+from spikeloop.timeloop.export import (
+    ExportError,
+    check_exportable,
+    timeloop_files,
+    timeloop_layer,
+    timeloop_warnings,
+    write_timeloop,
+)
 
-__all__ = ["PROFILE", "PROFILE_OPTIONS", "Case", "ExportError", "LevelResult", "Result", "load_case",
-           "result_of", "run_model", "timeloop_accounting", "timeloop_files", "timeloop_layer",
-           "write_timeloop", "check_exportable"]
+__all__ = ["PROFILE", "PROFILE_OPTIONS", "Case", "ExportError", "LevelResult", "Result", "check_exportable",
+           "load_case", "result_of", "run_model", "timeloop_accounting", "timeloop_files", "timeloop_layer",
+           "timeloop_warnings", "write_timeloop"]

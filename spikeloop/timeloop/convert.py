@@ -16,7 +16,8 @@ How the terms correspond (docs/timeloop.md has the table and the public source o
   ``random_fill`` or ``write``: the ERT's ``update`` entry is not looked up by v3.0.3); a MAC is the compute
   unit's ``mac_random``, ``mult_random``, ``mac``, ``mult`` or ``compute``; leakage is not charged (v3.0.3);
 * Outputs are spikeloop's partial sums O and, at the outermost level, the finished outputs S: S written there
-  is Timeloop's final Outputs update.
+  is Timeloop's final Outputs update, so the outermost level's write is priced as Timeloop's update (nothing
+  else is written there: the outermost level is never filled).
 """
 
 from __future__ import annotations
@@ -79,14 +80,16 @@ def _pow2(n: int) -> int:
     return 1 << max(0, math.ceil(math.log2(max(n, 1))))
 
 
-def _energy(s: Storage, table: dict[str, float] | None, action: Action) -> float:
+def _energy(s: Storage, table: dict[str, float] | None, action: Action, ert_file: str = "ERT") -> float:
     """pJ per element of ``action`` at ``s``: the ERT's vector energy (Timeloop's action priority) / block
     size; or the ``vector-access-energy`` attribute; 0 for a level with neither that keeps nothing."""
     if table is not None:
         for name in ERT_ACTIONS[action]:
             if name in table:
                 return table[name] / s.block_size
-        return 0.0
+        raise SpecError(f"{ert_file}: ERT.tables: the entry for {s.name} has no "
+                        f"{' / '.join(ERT_ACTIONS[action])} action (spikeloop does not have Timeloop's built-in "
+                        "energy model)")
     if s.vector_access_energy is not None:
         return s.vector_access_energy / s.block_size
     return 0.0
@@ -154,7 +157,8 @@ def to_arch(tl: TLArch, ert: dict[str, dict[str, float]] | None, art: dict[str, 
             word_bits=_pow2(width),
             read_bandwidth_bits_per_cycle=None if s.read_bandwidth is None else s.read_bandwidth * s.word_bits,
             write_bandwidth_bits_per_cycle=None if s.write_bandwidth is None else s.write_bandwidth * s.word_bits,
-            energy_pj=tuple((a, _energy(s, table, a)) for a in (Action.READ, Action.WRITE, Action.UPDATE)),
+            energy_pj=tuple((a, _energy(s, table, Action.UPDATE if (i == 0 and a is Action.WRITE) else a, ert_file))
+                            for a in (Action.READ, Action.WRITE, Action.UPDATE)),
             access_granularity=Granularity.ELEMENT, area_um2=((art or {}).get(s.name) or {}).get("area", 0.0),
             fanout=Fanout(x=int(fx), y=int(fy)), **kw))
     ar = tl.arithmetic

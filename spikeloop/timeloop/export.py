@@ -258,14 +258,40 @@ def _header(arch: Arch, layer: Layer, what: str) -> str:
             "network link energies; every data space at a level is stored at the level's word-bits.")
 
 
+def timeloop_warnings(arch: Arch, layer: Layer, mapping: Mapping) -> list[str]:
+    """Levels where timeloop-model will find the mapping's tiles too large: it stores every data space at the
+    level's one width (the widest kept), so tiles that fit spikeloop's per-tensor widths (1-bit spikes beside
+    8-bit weights) may not fit Timeloop's element count."""
+    from costmodel.evaluate import check, cost_form, nest_of
+    from costmodel.numeric import element_counts
+
+    if check(arch, layer, mapping) is not None:
+        return []
+    view, factors = nest_of(arch, mapping)
+    tiles = element_counts(cost_form(arch, layer, view), factors).tiles
+    out = []
+    for i, lv in enumerate(arch.levels):
+        if lv.capacity_bits is None:
+            continue
+        wb, block = _block(arch, layer, i)
+        cap = max(1, lv.capacity_bits // (wb * block)) * block
+        need = sum(float(tiles[(i, t)][0]) for t in TL_SPACE if (i, t) in tiles and t not in mapping.levels[i].bypass)
+        if need > cap:
+            out.append(f"level {lv.name}: timeloop-model stores every data space there at {wb} bits: the mapping's "
+                       f"tiles ({need:,.0f} elements) exceed its {cap:,} elements and it will reject the mapping")
+    return out
+
+
 def timeloop_files(arch: Arch, layer: Layer, mapping: Mapping) -> dict[str, str]:
-    """The text of ``arch.yaml``, ``problem.yaml``, ``mapping.yaml`` and ``ERT.yaml``."""
+    """The text of ``arch.yaml``, ``problem.yaml``, ``mapping.yaml`` and ``ERT.yaml`` (a warning of
+    :func:`timeloop_warnings` heads the mapping)."""
     check_exportable(layer)
     a, ert = arch_dict(arch, layer)
+    warn = "".join(f"\nWARNING: {w}" for w in timeloop_warnings(arch, layer, mapping))
     return {"arch.yaml": _dump(a, _header(arch, layer, "Architecture")),
             "problem.yaml": _dump(problem_dict(layer), _header(arch, layer, "Problem")),
             "mapping.yaml": _dump(mapping_dict(arch, layer, mapping), _header(arch, layer, "Mapping")
-                                  + "\nPermutations are Timeloop's: innermost dim first."),
+                                  + "\nPermutations are Timeloop's: innermost dim first." + warn),
             "ERT.yaml": _dump(ert, _header(arch, layer, "Energy per vector access (pJ)"))}
 
 

@@ -1,0 +1,94 @@
+"""Every count and energy timeloop-model v3.0.3 reports for the golden cases, against spikeloop timeloop-model.
+
+tests/data/timeloop/golden.json was written by ``benchmarks/timeloop_golden.py`` from a timeloop-model v3.0.3 build
+(github.com/NVlabs/timeloop, tag v3.0.3) run on the files of each case; the tests never need the binary. Cases:
+``eyeriss_like`` (Timeloop's own best mapping of a 3x3 conv, C = M = 64, P = Q = 32), ``eyeriss_like_b`` (another
+mapping, M split between DRAM and the PE columns), ``eyeriss_like_rs_dram`` (the filter positions iterate at
+DRAM), ``simple_os`` (a small output-stationary 4x4 array of my own, another conv in Timeloop's built-in shape).
+
+Known differences are listed in :data:`KNOWN` with their reason; they are strict xfails while the engine lacks the
+accounting option, so each turns into a failure the day it matches (then remove it from the list).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from spikeloop.timeloop import run_model, timeloop_accounting
+
+DATA = Path(__file__).parent / "data" / "timeloop"
+GOLDEN = json.loads((DATA / "golden.json").read_text())
+CASES = [k for k in GOLDEN if k != "timeloop"]
+_, MISSING = timeloop_accounting()
+
+HALO_PEER = ("sliding-window halo reuse between consecutive input tiles and forwarding of inputs between spatial "
+             "neighbours (timeloop-model: 737,280 ifmap link transfers) are not in the engine yet")
+#: (case, item) -> reason. Items: "LEVEL/SPACE/ACTION", "LEVEL/energy", "total".
+KNOWN: dict[tuple[str, str], str] = {}
+for _case in ("eyeriss_like", "eyeriss_like_b"):
+    for _item in ("DRAM/Inputs/reads", "shared_glb/Inputs/reads", "shared_glb/Inputs/fills",
+                  "ifmap_spad/Inputs/reads", "ifmap_spad/Inputs/fills", "DRAM/energy", "shared_glb/energy",
+                  "ifmap_spad/energy", "total"):
+        KNOWN[(_case, _item)] = HALO_PEER
+
+
+@cache
+def ours(case: str):  # noqa: ANN201
+    return run_model([str(DATA / f) for f in GOLDEN[case]["files"]])[1]
+
+
+def _items() -> list:
+    out = []
+    for case in CASES:
+        g = GOLDEN[case]
+        for lv in g["levels"]:
+            for space, actions in lv["counts"].items():
+                for action, v in actions.items():
+                    out.append((case, f"{lv['name']}/{space}/{action}", v))
+            out.append((case, f"{lv['name']}/energy", lv["energy_pj"]))
+        out.append((case, "total", g["total_energy_pj"]))
+    return out
+
+
+def _param(case: str, item: str, value: float):  # noqa: ANN202
+    reason = KNOWN.get((case, item))
+    marks = [pytest.mark.xfail(any(k in MISSING for k in ("halo_reuse", "peer_forwarding")), strict=True,
+                               reason=reason)] if reason else []
+    return pytest.param(case, item, value, marks=marks, id=f"{case}:{item}")
+
+
+@pytest.mark.parametrize(("case", "item", "expected"), [_param(*i) for i in _items()])
+def test_count_or_energy(case: str, item: str, expected: float) -> None:
+    r = ours(case)
+    if item == "total":
+        assert r.total_energy_pj == pytest.approx(expected, abs=2.0)
+        return
+    level, *rest = item.split("/")
+    if rest == ["energy"]:
+        lv = next(v for v in r.levels if v.name == level)
+        assert lv.energy_pj == pytest.approx(expected, abs=2.0)
+        return
+    assert r.count(level, *rest) == expected
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_macs_cycles_utilization_and_mac_energy(case: str) -> None:
+    g, r = GOLDEN[case], ours(case)
+    assert r.macs == g["macs"]
+    assert r.cycles == g["cycles"]
+    assert round(r.utilization, 2) == g["utilization"]
+    assert r.mac_energy_pj == pytest.approx(g["mac_energy_pj"], abs=0.01)
+    assert g["network_energy_pj"] == 0.0  # no wire energy in these ERTs: nothing for spikeloop to price
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_nothing_counted_that_timeloop_does_not_count(case: str) -> None:
+    g, r = GOLDEN[case], ours(case)
+    theirs = {(lv["name"], s, a) for lv in g["levels"] for s, acts in lv["counts"].items() for a in acts}
+    extra = [(lv.name, s, a) for lv in r.levels for s, acts in lv.counts.items() for a, v in acts.items()
+             if v and (lv.name, s, a) not in theirs and (case, f"{lv.name}/{s}/{a}") not in KNOWN]
+    assert not extra
