@@ -294,3 +294,31 @@ def test_export_warns_where_timeloop_will_find_the_tiles_too_large(tmp_path: Pat
     (w,) = timeloop_warnings(arch, layer, mapping)
     assert "level GLB" in w and "(86,784 elements) exceed its 65,536 elements" in w
     assert "WARNING: level GLB" in timeloop_files(arch, layer, mapping)["mapping.yaml"]
+
+
+def test_art_areas_and_targets_by_id(tmp_path: Path, base) -> None:  # noqa: ANN001
+    """ART areas become level and compute areas; a directive's target may be Timeloop's storage-level id
+    (0 = innermost: psum_spad)."""
+    art = tmp_path / "ART.yaml"
+    art.write_text("ART:\n  version: 0.3\n  tables:\n    - {name: system.eyeriss.shared_glb, area: 2000.5}\n"
+                   "    - {name: 'system.eyeriss.PE_column[0..13].PE[0..11].mac', area: 300.0}\n")
+    case, _ = run_model([*files(), str(art)])
+    assert case.arch.levels[1].area_um2 == 2000.5 and case.arch.compute.area_um2 == 300.0
+    args = edited(tmp_path, "mapping.yaml", "{target: psum_spad, type: temporal", "{target: 0, type: temporal")
+    assert counts(run_model(args)[1]) == counts(base[1])
+
+
+def test_map_writes_a_timeloop_mapping_and_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out, folder = tmp_path / "m.yaml", tmp_path / "tl"
+    rc, _, err = run(["map", "--arch", "generic3", "--network", "vgg9-cifar10", "--layer", "fc1", "-T", "1",
+                      "--method", "random", "--time-limit", "1", "--quiet", "--format", "timeloop", "--out", str(out),
+                      "--export-timeloop", str(folder)], capsys)
+    assert rc == 0, err
+    assert out.read_text() == (folder / "mapping.yaml").read_text()
+    if "note: level" in err:  # Timeloop's one width per level makes a tile too large: said on stderr and in the file
+        assert "WARNING: level" in out.read_text()
+    else:
+        _, r = run_model([str(folder / n) for n in NAMES])
+        assert r.macs == 4096 * 1024
+    m = yaml.safe_load(out.read_text())["mapping"]
+    assert all(sorted(d["permutation"]) == sorted("RSPQCMN") for d in m if "permutation" in d)
