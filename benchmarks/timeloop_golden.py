@@ -40,6 +40,8 @@ CASES: dict[str, list[str]] = {
                        "eyeriss_like/ERT.yaml"],
     "eyeriss_like_rs_dram": ["eyeriss_like/arch.yaml", "eyeriss_like/problem.yaml",
                              "eyeriss_like/mapping_rs_dram.yaml", "eyeriss_like/ERT.yaml"],
+    "eyeriss_like_stride2": ["eyeriss_like/arch.yaml", "eyeriss_like/problem_stride2.yaml",
+                             "eyeriss_like/mapping_stride2.yaml", "eyeriss_like/ERT.yaml"],
     "simple_os": ["simple_os/arch.yaml", "simple_os/problem.yaml", "simple_os/mapping.yaml", "simple_os/ERT.yaml"],
     # written by `spikeloop map --arch generic3 --network vgg9-cifar10 --layer L -T 1 --export-timeloop DIR`
     "generic3_conv3": ["generic3_conv3/arch.yaml", "generic3_conv3/problem.yaml", "generic3_conv3/mapping.yaml",

@@ -4,10 +4,13 @@ tests/data/timeloop/golden.json was written by ``benchmarks/timeloop_golden.py``
 (github.com/NVlabs/timeloop, tag v3.0.3) run on the files of each case; the tests never need the binary. Cases:
 ``eyeriss_like`` (Timeloop's own best mapping of a 3x3 conv, C = M = 64, P = Q = 32), ``eyeriss_like_b`` (another
 mapping, M split between DRAM and the PE columns), ``eyeriss_like_rs_dram`` (the filter positions iterate at
-DRAM), ``simple_os`` (a small output-stationary 4x4 array of my own, another conv in Timeloop's built-in shape).
+DRAM), ``eyeriss_like_stride2`` (the exercises' default first layer, C = 3, M = 32, stride 2, P = Q = 112, mapped
+as Timeloop's mapper maps it), ``simple_os`` (a small output-stationary 4x4 array written for these tests, a conv
+in Timeloop's built-in shape), ``generic3_conv3`` and ``generic3_fc1`` (written by ``spikeloop map --arch generic3
+--network vgg9-cifar10 --layer L -T 1 --export-timeloop DIR``).
 
 Known differences are listed in :data:`KNOWN` with their reason; they are strict xfails while the engine lacks the
-accounting option, so each turns into a failure the day it matches (then remove it from the list).
+accounting rule, so each turns into a failure the day it matches (then remove it from the list).
 """
 
 from __future__ import annotations
@@ -27,13 +30,21 @@ _, MISSING = timeloop_accounting()
 
 HALO_PEER = ("sliding-window halo reuse between consecutive input tiles and forwarding of inputs between spatial "
              "neighbours (timeloop-model: 737,280 ifmap link transfers) are not in the engine yet")
-#: (case, item) -> reason. Items: "LEVEL/SPACE/ACTION", "LEVEL/energy", "total".
-KNOWN: dict[tuple[str, str], str] = {}
+HALO_PEER_MISSING = any(k in MISSING for k in ("halo_reuse", "peer_forwarding"))
+UPDATE_PORTS = ("the engine's bandwidth model puts an update on the read and the write port; timeloop-model v3.0.3 "
+                "puts reads (which under update_reads include the read-modify-write reads) on the read port and "
+                "fills + updates on the write port: shared_glb's read port needs (1,354,752 + 401,408) x 8 / 128 = "
+                "109,760 cycles in spikeloop, 1,354,752 / 16 = 84,672 < 86,016 compute cycles in Timeloop")
+#: (case, item) -> (reason, still expected to differ). Items: "LEVEL/SPACE/ACTION", "LEVEL/energy", "total",
+#: "cycles", "utilization".
+KNOWN: dict[tuple[str, str], tuple[str, bool]] = {}
 for _case in ("eyeriss_like", "eyeriss_like_b"):
     for _item in ("DRAM/Inputs/reads", "shared_glb/Inputs/reads", "shared_glb/Inputs/fills",
                   "ifmap_spad/Inputs/reads", "ifmap_spad/Inputs/fills", "DRAM/energy", "shared_glb/energy",
                   "ifmap_spad/energy", "total"):
-        KNOWN[(_case, _item)] = HALO_PEER
+        KNOWN[(_case, _item)] = (HALO_PEER, HALO_PEER_MISSING)
+for _item in ("cycles", "utilization"):
+    KNOWN[("eyeriss_like_stride2", _item)] = (UPDATE_PORTS, True)
 
 
 @cache
@@ -50,20 +61,26 @@ def _items() -> list:
                 for action, v in actions.items():
                     out.append((case, f"{lv['name']}/{space}/{action}", v))
             out.append((case, f"{lv['name']}/energy", lv["energy_pj"]))
-        out.append((case, "total", g["total_energy_pj"]))
+        out += [(case, "total", g["total_energy_pj"]), (case, "cycles", g["cycles"]),
+                (case, "utilization", g["utilization"])]
     return out
 
 
 def _param(case: str, item: str, value: float):  # noqa: ANN202
-    reason = KNOWN.get((case, item))
-    marks = [pytest.mark.xfail(any(k in MISSING for k in ("halo_reuse", "peer_forwarding")), strict=True,
-                               reason=reason)] if reason else []
+    known = KNOWN.get((case, item))
+    marks = [pytest.mark.xfail(known[1], strict=True, reason=known[0])] if known else []
     return pytest.param(case, item, value, marks=marks, id=f"{case}:{item}")
 
 
 @pytest.mark.parametrize(("case", "item", "expected"), [_param(*i) for i in _items()])
 def test_count_or_energy(case: str, item: str, expected: float) -> None:
     r = ours(case)
+    if item == "cycles":
+        assert r.cycles == expected
+        return
+    if item == "utilization":
+        assert round(r.utilization, 2) == expected
+        return
     if item == "total":
         assert r.total_energy_pj == pytest.approx(expected, abs=2.0)
         return
@@ -76,11 +93,9 @@ def test_count_or_energy(case: str, item: str, expected: float) -> None:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_macs_cycles_utilization_and_mac_energy(case: str) -> None:
+def test_macs_and_mac_energy(case: str) -> None:
     g, r = GOLDEN[case], ours(case)
     assert r.macs == g["macs"]
-    assert r.cycles == g["cycles"]
-    assert round(r.utilization, 2) == g["utilization"]
     assert r.mac_energy_pj == pytest.approx(g["mac_energy_pj"], abs=0.01)
     assert g["network_energy_pj"] == 0.0  # no wire energy in these ERTs: nothing for spikeloop to price
 
