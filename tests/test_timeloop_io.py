@@ -19,8 +19,8 @@ DATA = Path(__file__).parent / "data" / "timeloop" / "eyeriss_like"
 NAMES = ("arch.yaml", "problem.yaml", "mapping.yaml", "ERT.yaml")
 
 
-def files(d: Path = DATA, **replace: str) -> list[str]:
-    return [replace.get(n, str(d / n)) for n in NAMES]
+def files(**replace: str) -> list[str]:
+    return [replace.get(n, str(DATA / n)) for n in NAMES]
 
 
 @pytest.fixture(scope="module")

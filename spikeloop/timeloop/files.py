@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,8 +85,10 @@ def _tagged(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
         out: Any = Tagged(loader.construct_mapping(node, deep=True))
     elif isinstance(node, yaml.SequenceNode):
         out = _TaggedList(loader.construct_sequence(node, deep=True))
-    else:
+    elif isinstance(node, yaml.ScalarNode):
         return loader.construct_scalar(node)
+    else:  # pragma: no cover - PyYAML has no other node kind
+        return None
     out.tag = suffix
     return out
 
@@ -195,7 +198,7 @@ class Inputs:
         return self.sections.get(key)
 
 
-def read_inputs(paths: list[str | Path]) -> Inputs:
+def read_inputs(paths: Sequence[str | Path]) -> Inputs:
     """Merge Timeloop files as timeloop-model does (top-level keys of every file); a key given twice, a missing
     file or a file that is not a mapping is a one-line error naming the file."""
     sections: dict[str, tuple[Any, str]] = {}
@@ -689,11 +692,11 @@ def _shape_roles(shape: TNode) -> dict[str, str]:
     n, c = i_[0][0], i_[1][0]
     r, p = i_[2]
     s, q = i_[3]
-    k = next((x[0] for x in w if x[0] not in (c, r, s)), None)
+    k = next((x[0] for x in w if x[0] not in (c, r, s)), "")
     roles = {"R": r, "S": s, "P": p, "Q": q, "C": c, "K": k, "N": n}
     weights_ok = sorted(x[0] for x in w) == sorted([c, k, r, s])
     outputs_ok = sorted(x[0] for x in o) == sorted([n, k, p, q])
-    if k is None or not weights_ok or not outputs_ok or len(set(roles.values())) != 7 \
+    if not k or not weights_ok or not outputs_ok or len(set(roles.values())) != 7 \
             or sorted(dims) != sorted(roles.values()):
         raise shape.error("data_spaces", "not a convolution shape: the dims of Weights, Inputs and Outputs do not "
                                          "make R, S, P, Q, C, M, N")
