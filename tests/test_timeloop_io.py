@@ -81,10 +81,10 @@ def test_flattened_form(tmp_path: Path, base) -> None:  # noqa: ANN001
     local = []
     for s in case.tl_arch.storage:
         attrs = {"datawidth": s.word_bits, "width": s.word_bits * s.block_size, "meshX": s.mesh_x}
-        if s.size is not None:
-            attrs["depth"] = s.size // s.block_size
-        if s.read_bandwidth:
-            attrs.update(read_bandwidth=s.read_bandwidth, write_bandwidth=s.write_bandwidth)
+        if s.size_elements is not None:
+            attrs["depth"] = s.size_elements // s.block_size
+        if s.read_elements_per_cycle:
+            attrs.update(read_bandwidth=s.read_elements_per_cycle, write_bandwidth=s.write_elements_per_cycle)
         local.append({"name": f"system_top_level.{s.name}[1..{s.instances}]", "class": s.cls, "attributes": attrs})
     local.append({"name": "system_top_level.mac[1..168]", "class": "intmac", "attributes": {"meshX": 14}})
     p = tmp_path / "flat.yaml"

@@ -90,8 +90,8 @@ def _energy(s: Storage, table: dict[str, float] | None, action: Action, ert_file
         raise SpecError(f"{ert_file}: ERT.tables: the entry for {s.name} has no "
                         f"{' / '.join(ERT_ACTIONS[action])} action (spikeloop does not have Timeloop's built-in "
                         "energy model)")
-    if s.vector_access_energy is not None:
-        return s.vector_access_energy / s.block_size
+    if s.vector_access_pj is not None:
+        return s.vector_access_pj / s.block_size
     return 0.0
 
 
@@ -136,18 +136,18 @@ def to_arch(tl: TLArch, ert: dict[str, dict[str, float]] | None, art: dict[str, 
             raise SpecError(f"{s.where}: {child.name} ({child.mesh_x} x {child.mesh_y}) is not a whole fanout of "
                             f"{s.name} ({s.mesh_x} x {s.mesh_y}); spikeloop needs each level's mesh to divide the "
                             "next one's")
-        if s.shared_bandwidth is not None:
+        if s.shared_elements_per_cycle is not None:
             raise SpecError(f"{s.where}: shared_bandwidth is not supported; give read_bandwidth and "
                             "write_bandwidth")
         table = (ert or {}).get(s.name)
-        if table is None and s.vector_access_energy is None and "dummy" not in s.cls and ert is not None \
+        if table is None and s.vector_access_pj is None and "dummy" not in s.cls and ert is not None \
                 and kept[i]:
             raise SpecError(f"{ert_file}: ERT.tables: no entry for {s.name} (spikeloop does not have Timeloop's "
                             "built-in energy model: give its read and write energies in the ERT)")
         keeps = frozenset(SPACE_TENSOR[d] for d in DATA_SPACES)
         if i == 0:
             keeps = frozenset(TENSORS)
-        cap = s.effective_size
+        cap = s.effective_size_elements
         kw: dict[str, Any] = {}
         if _has(Level, "element_bits"):
             kw["element_bits"] = tuple((t, s.word_bits) for t in sorted(keeps - {Tensor.U}, key=TENSORS.index))
@@ -155,8 +155,10 @@ def to_arch(tl: TLArch, ert: dict[str, dict[str, float]] | None, art: dict[str, 
         levels.append(Level(
             name=s.name, keeps=keeps, capacity_bits=None if cap is None else max(cap * s.word_bits, 1),
             word_bits=_pow2(width),
-            read_bandwidth_bits_per_cycle=None if s.read_bandwidth is None else s.read_bandwidth * s.word_bits,
-            write_bandwidth_bits_per_cycle=None if s.write_bandwidth is None else s.write_bandwidth * s.word_bits,
+            read_bandwidth_bits_per_cycle=None if s.read_elements_per_cycle is None
+            else s.read_elements_per_cycle * s.word_bits,
+            write_bandwidth_bits_per_cycle=None if s.write_elements_per_cycle is None
+            else s.write_elements_per_cycle * s.word_bits,
             energy_pj=tuple((a, _energy(s, table, Action.UPDATE if (i == 0 and a is Action.WRITE) else a, ert_file))
                             for a in (Action.READ, Action.WRITE, Action.UPDATE)),
             access_granularity=Granularity.ELEMENT, area_um2=((art or {}).get(s.name) or {}).get("area", 0.0),

@@ -242,17 +242,17 @@ class Storage:
     word_bits: int  # bits per element (``word-bits`` / ``datawidth``; Timeloop's default 16)
     block_size: int  # elements per vector access
     cluster_size: int
-    size: int | None  # elements (None: unbounded)
+    size_elements: int | None  # None: unbounded
     multiple_buffering: float
-    read_bandwidth: float | None  # elements per cycle per instance
-    write_bandwidth: float | None
-    shared_bandwidth: float | None
-    vector_access_energy: float | None  # pJ per vector access given in the attributes
+    read_elements_per_cycle: float | None  # per instance (Timeloop's read_bandwidth, in words)
+    write_elements_per_cycle: float | None
+    shared_elements_per_cycle: float | None
+    vector_access_pj: float | None  # pJ per vector access given in the attributes
     where: str  # file and key path, for messages
 
     @property
-    def effective_size(self) -> int | None:
-        return None if self.size is None else int(self.size // self.multiple_buffering)
+    def effective_size_elements(self) -> int | None:
+        return None if self.size_elements is None else int(self.size_elements // self.multiple_buffering)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -380,10 +380,10 @@ def _storage(node: TNode, name: str, cls: str, instances: int, inherited: dict[s
     mesh_x, mesh_y = _mesh(a, instances, inherited)
     vkey, vae = a.first("vector_access_energy")
     return Storage(name=name, cls=cls, instances=instances, mesh_x=mesh_x, mesh_y=mesh_y, word_bits=word_bits,
-                   block_size=block_size, cluster_size=cluster_size, size=size,
-                   multiple_buffering=multiple_buffering, read_bandwidth=bw("read_bandwidth"),
-                   write_bandwidth=bw("write_bandwidth"), shared_bandwidth=bw("shared_bandwidth"),
-                   vector_access_energy=None if vkey is None else a.number(vkey, vae), where=node.where())
+                   block_size=block_size, cluster_size=cluster_size, size_elements=size,
+                   multiple_buffering=multiple_buffering, read_elements_per_cycle=bw("read_bandwidth"),
+                   write_elements_per_cycle=bw("write_bandwidth"), shared_elements_per_cycle=bw("shared_bandwidth"),
+                   vector_access_pj=None if vkey is None else a.number(vkey, vae), where=node.where())
 
 
 def _mesh(a: TNode, instances: int, inherited: dict[str, Any]) -> tuple[int, int]:
