@@ -23,7 +23,6 @@ from costmodel.arch import Arch, load_arch, with_lif_sharing
 from costmodel.cost import Cost
 from costmodel.evaluate import evaluate
 from costmodel.mapping import Invalid, LevelMapping, Loop, Mapping
-from costmodel.network import load_network
 from costmodel.network_eval import NetworkResult, evaluate_network
 from costmodel.types import TENSORS, Action, Dim, Granularity, Tensor
 from costmodel.workload import Layer, Network
@@ -34,6 +33,7 @@ from spikeloop.experiments import dt
 from spikeloop.experiments.sata_search import COMMAND as SEARCH_COMMAND
 from spikeloop.experiments.sata_search import Store, load_store
 from spikeloop.experiments.works import BASELINE_SPIKE_DENSITY, BASELINE_T, WORKS
+from spikeloop.experiments.works import network as network_of
 from spikeloop.rows import Row
 
 ARCH = "sata"
@@ -111,7 +111,7 @@ def cost(arch: Arch, layer: Layer, mapping: Mapping, accounting: Accounting | No
 def engine_network(arch: Arch, network: str | Network, flow: str, timesteps: int | None = None,
                    accounting: Accounting | None = None) -> NetworkResult:
     """The engine on a named dataflow's heuristic mapping, layer by layer (``accounting``: how it is priced)."""
-    net = load_network(network, timesteps=timesteps) if isinstance(network, str) else network
+    net = network_of(network, timesteps) if isinstance(network, str) else network
     return evaluate_network(arch, net, lambda layer: heuristic(arch, layer, flow), method=flow, accounting=accounting)
 
 
@@ -228,7 +228,7 @@ def _saving_split(arch: Arch, before: Cost, after: Cost) -> str:
 # ------------------------------------------------------------------------------ Table II
 def tool_network(arch: Arch, network: str | Network, timesteps: int | None = None) -> NetworkResult:
     """The engine under the arch's ``sata-compat`` profile (the tool's schedule and counting options)."""
-    net = load_network(network, timesteps=timesteps) if isinstance(network, str) else network
+    net = network_of(network, timesteps) if isinstance(network, str) else network
     return run_network(arch, net, opts=Options(profile=COMPAT))
 
 
@@ -268,7 +268,7 @@ def table2_x_rows(arch: Arch, works: tuple[str, ...] = WORKS) -> list[Row]:
     for w in works:
         if w not in BASELINE_T:
             continue
-        net = load_network(NETWORK[w])
+        net = network_of(NETWORK[w])
         work, base = tool_network(arch, net).total, tool_network(arch, baseline_network(net, BASELINE_T[w])).total
         split_w, split_b = _energy_split(arch, work), _energy_split(arch, base)
         density = net.layers[0].mean_spike_density
@@ -303,7 +303,7 @@ def table2_engine_rows(arch: Arch, works: tuple[str, ...] = WORKS, store: Store 
     if store is None and not why_no_store:
         store, why_no_store = load_store(arch)
     for w in works:
-        net = load_network(NETWORK[w])
+        net = network_of(NETWORK[w])
         runs = {flow: engine_network(arch, net, flow) for flow in ("os", "time-batched")}
         for flow, r in runs.items():
             mem = memory_movement_pj(arch, r.total) * 1e-3
@@ -401,7 +401,7 @@ def f5a_rows(arch: Arch) -> list[Row]:
     out: list[Row] = []
     pricing = {"": None, f"-{SATA_PRICING}": arch.profile().with_overrides(access_granularity=Granularity.ELEMENT)}
     for t in F5A_T:
-        net = load_network(F5A_NETWORK, timesteps=t)
+        net = network_of(F5A_NETWORK, t)
         for suffix, acc in pricing.items():
             os_c = engine_network(arch, net, "os", accounting=acc).total
             tb_c = engine_network(arch, net, "time-batched", accounting=acc).total

@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from costmodel.arch import Arch, load_arch
-from costmodel.network import load_network
 from costmodel.network_eval import NetworkResult
 from spikeloop.engine import Options, run_network
 from spikeloop.experiments import dt
 from spikeloop.experiments.works import BASELINE_T
+from spikeloop.experiments.works import network as network_of
 from spikeloop.rows import Row, uses_paper_numbers
 
 ARCH = "spikeflow"
@@ -69,7 +69,7 @@ def _eval(arch: Arch, network: str, *, profile: str, timesteps: int | None = Non
     key = (id(arch), network, profile, timesteps, latency, lif_sharing)
     hit = _RUNS.get(key)
     if hit is None or hit[0] is not arch:
-        res = run_network(arch, load_network(network, timesteps=timesteps),
+        res = run_network(arch, network_of(network, timesteps),
                           opts=Options(profile=profile, latency=latency, lif_sharing=lif_sharing))
         hit = _RUNS[key] = (arch, res)
     return hit[1]
@@ -113,7 +113,7 @@ def table2_x_rows(arch: Arch) -> list[Row]:
         work = _eval(arch, w.network, profile=COMPAT).total.total_energy_pj
         base_t = BASELINE_T[w.row]
         base = _eval(arch, w.network, profile=COMPAT, timesteps=base_t).total.total_energy_pj
-        t = load_network(w.network).timesteps
+        t = network_of(w.network).timesteps
         ratio = base / work
         same = "=" if math.isclose(ratio, base_t / t, rel_tol=1e-9) else "vs"
         out.append(Row(

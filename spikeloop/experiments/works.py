@@ -11,10 +11,23 @@ sparsity, so on SpikeSim a factor is the ratio of the timesteps.
 
 from __future__ import annotations
 
+from functools import cache
+
+from costmodel.network import load_network
+from costmodel.workload import Network
+
 WORKS = ("SBP", "BNTT", "Direct", "TSSL", "LTH", "TDBN")
 #: the timesteps of each work's baseline (SATA_Sim results/<work>/baseline/*.yaml); LTH has none
 BASELINE_T = {"SBP": 260, "BNTT": 80, "Direct": 40, "TSSL": 80, "TDBN": 100}
 #: the baselines' spike density (sparsity 0.5 in the same files)
 BASELINE_SPIKE_DENSITY = 0.5
 
-__all__ = ["BASELINE_SPIKE_DENSITY", "BASELINE_T", "WORKS"]
+
+@cache
+def network(name: str, timesteps: int | None = None) -> Network:
+    """:func:`costmodel.network.load_network`, once per process and arguments (a Network is an immutable value;
+    parsing the YAML took a fifth of the SpikeSim experiment's time)."""
+    return load_network(name, timesteps=timesteps)
+
+
+__all__ = ["BASELINE_SPIKE_DENSITY", "BASELINE_T", "WORKS", "network"]
