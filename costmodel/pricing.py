@@ -230,7 +230,8 @@ def _counted(a: Access, acc: Accounting) -> bool:
 
 def _storage(arch: Arch, layer: Layer, analysis: Analysis, acc: Accounting) -> tuple[list[Charge], list[BusTerm]]:
     """Storage actions priced per word (READ, WRITE, UPDATE) and the bus cycles they take: an update is a read
-    and a write on the ports."""
+    and a write on the ports (with ``update_reads``, whose read half is an access of its own, the write port
+    only)."""
     charges: list[Charge] = []
     buses: list[BusTerm] = []
     if acc.pe_cycle_charges:  # the public SpikeSim script charges fixed per-PE-cycle constants instead
@@ -247,7 +248,10 @@ def _storage(arch: Arch, layer: Layer, analysis: Analysis, acc: Accounting) -> t
                    rho)
         charges.append(c)
         inst = arch.instances(a.level)
-        for direction, bw, moves in (("read", lv.read_bandwidth_bits_per_cycle, (Action.READ, Action.UPDATE)),
+        # an update is a read and a write on the ports, unless the accounting counts its read half as a read of
+        # its own (update_reads: Timeloop's reads on the read port, fills and updates on the write port)
+        read_moves = (Action.READ,) if acc.update_reads else (Action.READ, Action.UPDATE)
+        for direction, bw, moves in (("read", lv.read_bandwidth_bits_per_cycle, read_moves),
                                      ("write", lv.write_bandwidth_bits_per_cycle, (Action.WRITE, Action.UPDATE))):
             if bw is not None and a.action in moves:  # the data bits cross the port, whatever an access costs
                 cyc = c.elements_per_unit * bits * bus_cycles_per_bit(bw, inst)
