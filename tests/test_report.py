@@ -553,6 +553,42 @@ def test_gather_rows_times_each_experiment(monkeypatch: pytest.MonkeyPatch) -> N
     assert {r.id for r in rows} >= {"f6b-enc", "table2-est-SBP"}
 
 
+def test_gather_rows_starts_background_experiments_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An experiment with start/finish is started before the others run and collected after them; the rows keep
+    the experiments' order and every experiment has a step."""
+    from spikeloop.commands import reproduce
+
+    events: list[str] = []
+    fakes = _fake_experiments(delay=0.0)
+    sata_rows = fakes["sata"].rows
+
+    def start() -> str:
+        events.append("sata start")
+        return "handle"
+
+    def finish(handle: str) -> list[Row]:
+        events.append(f"sata finish {handle}")
+        return sata_rows()
+
+    fakes["sata"] = SimpleNamespace(start=start, finish=finish, rows=sata_rows)
+    for name in ("estimate", "spikesim", "accuracy"):
+        inner = fakes[name].rows
+
+        def rows_of(quiet: bool = True, _name: str = name, _inner=inner) -> list[Row]:  # noqa: ANN001
+            events.append(_name)
+            return _inner()
+
+        fakes[name] = SimpleNamespace(rows=rows_of, cached_sweep=fakes[name].cached_sweep)
+    monkeypatch.setattr(reproduce, "_load", lambda name: fakes[name])
+    timings: dict[str, float] = {}
+    background: dict[str, float] = {}
+    rows = reproduce.gather_rows("all", timings=timings, background=background)
+    assert events == ["sata start", "estimate", "spikesim", "accuracy", "sata finish handle"]
+    assert list(timings) == ["estimate", "sata", "spikesim", "accuracy"] and list(background) == ["sata"]
+    firsts = [next(i for i, r in enumerate(rows) if r.id.startswith(p)) for p in ("table2-est", "table2-sata", "f6a")]
+    assert firsts == sorted(firsts)
+
+
 @pytest.fixture(scope="module")
 def cli_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """``spikeloop reproduce`` end to end on fake experiments: the report folder and stderr."""
