@@ -53,6 +53,8 @@ class LayerResult:
     area_um2: float = 0.0
     busy_cycles: float = 0.0  # the layer's own cycles (its latency share may be smaller when layers pipeline)
     utilization: float = 0.0  # MACs / (busy cycles x the compute slots the layer occupies); 0 for pool/add
+    search_status: str | None = None  # a searched mapping's status (OPTIMAL, FEASIBLE, ...); None: not searched
+    gap: float | None = None  # its proven optimality gap (value - bound) / value, where the search gives one
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,6 +101,8 @@ class NetworkResult:
                 "tiles": lr.tiles,
                 "mapping": mapping_to_dict(lr.mapping, names)["mapping"] if lr.mapping else None,
                 "t_position": lr.mapping.t_position() if lr.mapping else None,
+                "search_status": lr.search_status,
+                "gap": lr.gap,
             }
             for lr in self.layers
         ]
@@ -151,6 +155,9 @@ def weightless_cost(arch: Arch, layer: Layer, acc: Accounting | None = None) -> 
     Reads = T*N*C*H*W (each input spike once; add layers read both operands: x2), writes = T*N*K*P*Q spikes,
     accumulations = T*N*K*P*Q*R*S x spike density (x2 operands for add), LIF updates = T*N*K*P*Q (spiking
     pool/add output). Cycles = accumulations spread over the PEs, at least the outermost level's bandwidth time.
+    A non-spiking pool/add layer (an ANN's) moves its ``input_bits`` / ``output_bits`` wide elements, has no LIF
+    updates and pays one ``activation_pj`` per output instead (its window operations stay accumulates: adds or
+    compares of finished activations).
     Under a profile with ``price_weightless_layers: false`` (the public SpikeSim and SATA tools price weight
     layers only) they cost nothing.
     """
@@ -161,20 +168,25 @@ def weightless_cost(arch: Arch, layer: Layer, acc: Accounting | None = None) -> 
     out_elems = float(layer.neurons * t)
     free = acc is not None and not acc.price_weightless_layers
     gran = (acc.access_granularity if acc is not None else None) or top.access_granularity
-    per_spike = 0.0 if free else float(actions_per_element(1, top.word_bits, gran))
-    r_words, w_words = in_elems * per_spike, out_elems * per_spike
+    per_in = 0.0 if free else float(actions_per_element(top.stored_bits(Tensor.I, layer.input_bits), top.word_bits,
+                                                        gran))
+    per_out = 0.0 if free else float(actions_per_element(top.stored_bits(Tensor.S, layer.output_bits), top.word_bits,
+                                                         gran))
+    r_words, w_words = in_elems * per_in, out_elems * per_out
     accs = 0.0 if free else float(layer.macs) * layer.mean_spike_density * operands
     lif = 0.0 if free else out_elems
+    neuron_op = Key("compute", None, Action.LIF if layer.spiking else Action.ACTIVATION)
+    neuron_ops = lif if layer.spiking or arch.compute.activation_pj else 0.0  # as _compute: no free activations
     counts = {
         Key(top.name, Tensor.I, Action.READ): r_words,
         Key(top.name, Tensor.S, Action.WRITE): w_words,
         Key("compute", None, Action.AC): accs,
-        Key("compute", None, Action.LIF): lif,
+        neuron_op: neuron_ops,
     }
     prices = {Key(top.name, Tensor.I, Action.READ): top.energy(Action.READ),
               Key(top.name, Tensor.S, Action.WRITE): top.energy(Action.WRITE),
               Key("compute", None, Action.AC): arch.compute.ac_pj,
-              Key("compute", None, Action.LIF): arch.compute.lif_pj}
+              neuron_op: arch.compute.lif_pj if layer.spiking else arch.compute.activation_pj}
     cycles = 0.0 if free else max(float(layer.macs) * operands / arch.pes, 1.0)
     if top.read_bandwidth_bits_per_cycle and not free:
         cycles = max(cycles, r_words * top.word_bits / top.read_bandwidth_bits_per_cycle)
@@ -239,18 +251,20 @@ class ResidentArea:
 
 def _membrane_layers(layers: Sequence[Layer], acc: Accounting) -> set[int]:
     """Layers whose membranes the LIF module stores: every firing layer (conv, linear, add), or only the first
-    ``lif_area_layers`` weight layers (the public SpikeSim script counts five)."""
+    ``lif_area_layers`` weight layers (the public SpikeSim script counts five); a non-spiking layer has none."""
     if acc.lif_area_layers is None:
-        return {i for i, layer in enumerate(layers) if layer.has_weights or layer.kind is LayerKind.ADD}
-    return set([i for i, layer in enumerate(layers) if layer.has_weights][: acc.lif_area_layers])
+        return {i for i, layer in enumerate(layers)
+                if layer.spiking and (layer.has_weights or layer.kind is LayerKind.ADD)}
+    return {i for i in [i for i, layer in enumerate(layers) if layer.has_weights][: acc.lif_area_layers]
+            if layers[i].spiking}
 
 
 def resident_area(arch: Arch, layers: Sequence[Layer], mappings: Sequence[Mapping | None],
                   acc: Accounting) -> ResidentArea:
     """Tiles (:func:`costmodel.imc.tiles_needed` over the PEs each mapping uses) x the tile's area, the input
-    SRAM (activation bits x C*H*W of every weight layer), the membrane SRAM (bits x ceil(K*P*Q / C#n) of the
-    layers of :func:`_membrane_layers`) and the LIF datapaths; per-layer shares: the tiles and datapaths in
-    proportion to the layer's PEs, its own input and membrane SRAM."""
+    SRAM (the profile's activation bits, or the layer's input bits when wider, x C*H*W of every weight layer),
+    the membrane SRAM (bits x ceil(K*P*Q / C#n) of the layers of :func:`_membrane_layers`) and the LIF datapaths;
+    per-layer shares: the tiles and datapaths in proportion to the layer's PEs, its own input and membrane SRAM."""
     xb = arch.crossbar
     assert xb is not None
     pes = [used_instances(m, xb.pe_level) if m is not None else 0 for m in mappings]
@@ -263,8 +277,8 @@ def resident_area(arch: Arch, layers: Sequence[Layer], mappings: Sequence[Mappin
     members = _membrane_layers(layers, acc)
     u_bits = [imc.membrane_sram_bits(layer.neurons, acc.membrane_bits or layer.membrane_bits,
                                      arch.compute.lif_sharing) if i in members else 0 for i, layer in enumerate(layers)]
-    in_bits = [layer.bound(Dim.C) * layer.in_h * layer.in_w * acc.activation_bits if layer.has_weights else 0
-               for layer in layers]
+    in_bits = [layer.bound(Dim.C) * layer.in_h * layer.in_w * max(acc.activation_bits, layer.input_bits)
+               if layer.has_weights else 0 for layer in layers]
     tile_area = tiles * subtree_area_um2(arch, xb.tile_level)
     logic = imc.lif_logic_area_um2(tiles, xb.lif_units_per_tile, xb.lif_logic_um2) if acc.lif_logic_area else 0.0
     breakdown = {
