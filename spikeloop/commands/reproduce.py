@@ -23,7 +23,7 @@ from spikeloop.cliargs import output_dir, output_file
 from spikeloop.formatting import table
 from spikeloop.rows import Row
 
-EXPERIMENTS = ("estimate", "sata", "spikesim", "accuracy")
+EXPERIMENTS = ("estimate", "sata", "spikesim", "accuracy", "versus")
 CHOICES = ("all", *EXPERIMENTS)
 
 
