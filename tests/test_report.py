@@ -537,6 +537,7 @@ def _fake_experiments(delay: float = 0.0) -> dict[str, SimpleNamespace]:
         "sata": make(("table2-sata", "f4b", "f5"), delay),
         "spikesim": make(("f6a",), 0.0),
         "accuracy": make(("f6b",), 0.0),
+        "versus": make(("versus-",), 0.0),
     }
 
 
@@ -548,7 +549,7 @@ def test_gather_rows_times_each_experiment(monkeypatch: pytest.MonkeyPatch) -> N
     timings: dict[str, float] = {}
     skipped: list[str] = []
     rows = reproduce.gather_rows("all", skipped=skipped, timings=timings)
-    assert skipped == ["spikesim"] and list(timings) == ["estimate", "sata", "accuracy"]
+    assert skipped == ["spikesim"] and list(timings) == ["estimate", "sata", "accuracy", "versus"]
     assert timings["sata"] >= 0.2 > timings["estimate"]
     assert {r.id for r in rows} >= {"f6b-enc", "table2-est-SBP"}
 
@@ -571,7 +572,7 @@ def test_gather_rows_starts_background_experiments_first(monkeypatch: pytest.Mon
         return sata_rows()
 
     fakes["sata"] = SimpleNamespace(start=start, finish=finish, rows=sata_rows)
-    for name in ("estimate", "spikesim", "accuracy"):
+    for name in ("estimate", "spikesim", "accuracy", "versus"):
         inner = fakes[name].rows
 
         def rows_of(quiet: bool = True, _name: str = name, _inner=inner) -> list[Row]:  # noqa: ANN001
@@ -583,8 +584,8 @@ def test_gather_rows_starts_background_experiments_first(monkeypatch: pytest.Mon
     timings: dict[str, float] = {}
     background: dict[str, float] = {}
     rows = reproduce.gather_rows("all", timings=timings, background=background)
-    assert events == ["sata start", "estimate", "spikesim", "accuracy", "sata finish handle"]
-    assert list(timings) == ["estimate", "sata", "spikesim", "accuracy"] and list(background) == ["sata"]
+    assert events == ["sata start", "estimate", "spikesim", "accuracy", "versus", "sata finish handle"]
+    assert list(timings) == ["estimate", "sata", "spikesim", "accuracy", "versus"] and list(background) == ["sata"]
     firsts = [next(i for i, r in enumerate(rows) if r.id.startswith(p)) for p in ("table2-est", "table2-sata", "f6a")]
     assert firsts == sorted(firsts)
 
@@ -607,7 +608,7 @@ def cli_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def test_reproduce_prints_and_writes_timings(cli_report: tuple[Path, str]) -> None:
     out, err = cli_report
     line = next(x for x in err.splitlines() if "wall time:" in x)
-    steps = ("estimate", "sata", "spikesim", "accuracy", "figures", "report")
+    steps = ("estimate", "sata", "spikesim", "accuracy", "versus", "figures", "report")
     for step in steps:
         assert re.search(rf"\b{step} \d+\.\d s", line), (step, line)
     timings = json.loads((out / "timings.json").read_text())
