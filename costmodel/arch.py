@@ -152,6 +152,7 @@ class Compute:
     mac_pj: float | None = None  # per multiply-accumulate of a multi-bit input; None: bit-serial or refused
     mac_bit_serial: bool = False  # a multi-bit input is input_bits accumulates over input_bits steps
     activation_pj: float = 0.0  # per output of a non-spiking layer
+    lif_spatial_t: bool = False  # LIF units take the partial sums of several timesteps in order: T may be spatial
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -460,6 +461,7 @@ def _compute(node: Node) -> Compute:
         lif_static_pj_per_cycle=node.float("lif_static_pj_per_cycle", 0.0),
         lif_area_um2=node.float("lif_area_um2", 0.0),
         cycles_per_step=node.int("cycles_per_step", 1, maximum=MAX_FANOUT),
+        lif_spatial_t=node.bool("lif_spatial_t", False),
     )
     node.done()
     return c

@@ -122,6 +122,12 @@ def check(arch: Arch, layer: Layer, mapping: Mapping) -> Invalid | None:
         if bad:
             return Invalid(level=lv.name, reason=f"bypasses {sorted(t.value for t in bad)} which it does not keep",
                            kind=InvalidKind.BYPASS)
+        t_sp = [lp for lp in lm.spatial if lp.dim is Dim.T and lp.bound > 1]
+        if t_sp and layer.spiking and not arch.compute.lif_spatial_t:
+            return Invalid(level=lv.name, kind=InvalidKind.FANOUT, key="compute.lif_spatial_t",
+                           reason=f"T={t_sp[0].bound} on the spatial {t_sp[0].axis.value} axis runs timesteps of a "
+                                  f"neuron at once, but arch {arch.name}'s LIF units do not take the partial sums "
+                                  "of several timesteps in order (compute.lif_spatial_t: false)")
     if mapping.levels[0].bypass:
         return Invalid(level=arch.levels[0].name, reason="the outermost level cannot bypass a tensor",
                        kind=InvalidKind.BYPASS)

@@ -1,5 +1,5 @@
 """Whole-network evaluation: every layer through ``evaluate`` with a mapping chosen per layer, then the network's
-latency and area composed by the arch's rules (DESIGN.md 4.4-4.5).
+latency and area composed by the arch's rules (``latency``: docs/formats.md, Arch YAML; ``area``: docs/spikeflow.md).
 
 The mapping source is a plain callable (``Layer -> Mapping | Invalid``), so this module knows nothing of mappers:
 the CLI passes a dataflow heuristic, a mapper or the mappings of a file. Layers without weights (pool, add) have

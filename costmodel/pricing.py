@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from costmodel.accounting import Accounting
-from costmodel.analysis import Access, Analysis, Fn, FnKind, Quantity
+from costmodel.analysis import Access, Analysis, Fn, FnKind, Gate, Quantity
 from costmodel.arch import Arch, Level
 from costmodel.cost import Key
 from costmodel.imc import cells_per_weight, mux_steps
@@ -29,7 +29,7 @@ from costmodel.scalesim import (
     weight_reads,
     ws_filter_cycles,
 )
-from costmodel.types import Action, Activity, Axis, Granularity, Tensor
+from costmodel.types import Action, Activity, Axis, Dim, Granularity, Tensor
 from costmodel.workload import Layer
 
 COMPUTE = "compute"
@@ -307,6 +307,31 @@ def _compute(arch: Arch, layer: Layer, analysis: Analysis, acc: Accounting) -> l
     return out
 
 
+def _spatial_t_lif(arch: Arch, layer: Layer, analysis: Analysis, qs: _Quantities
+                   ) -> tuple[list[Charge], list[BusTerm]]:
+    """Timesteps on a spatial axis (allowed only by ``compute.lif_spatial_t``): the k = prod(spatial T loops)
+    partial sums of a neuron finish at once on k units, but its membrane update is sequential in T. Each LIF
+    update's partial sum moves to the LIF unit that owns the neuron (psum bits over the fanout network of the level
+    holding the spatial T loop, at its ``link_pj_per_bit``), and that unit applies the k timesteps one after another:
+    cycles >= LIF updates per unit x k x lif_sharing / lif_units_per_pe. Nothing when no T loop is spatial (gates)."""
+    pos = analysis.view.positions
+    t_sp = tuple(j for j, p in enumerate(pos) if p.spatial and p.dim is Dim.T)
+    if not (t_sp and layer.spiking and arch.compute.lif_spatial_t):
+        return [], []
+    lif = analysis.quantities[analysis.lif_ops]
+    charges = []
+    for h in sorted({pos[j].level for j in t_sp}):
+        lv = arch.levels[h]
+        moved = lif.gated(Gate(tuple(j for j in t_sp if pos[j].level == h), live=True))
+        if lv.link_pj_per_bit and moved is not None:
+            charges.append(Charge(Key(lv.name, Tensor.O, Action.TRANSFER), qs.q(moved), 1.0, False, Fraction(1),
+                                  bits_at(lv, layer, Tensor.O) * lv.link_pj_per_bit, layer.mean_spike_density))
+    serial = Quantity(tuple(j for j in lif.factors if not pos[j].spatial or pos[j].dim is Dim.T),
+                      gates=(Gate(t_sp, live=True),))
+    per_update = arch.compute.lif_sharing / arch.compute.lif_units_per_pe
+    return charges, [BusTerm("LIF units (timesteps on a spatial axis)", qs.q(serial), per_update)]
+
+
 def _spatial(analysis: Analysis, level: int, axis: Axis | None = None) -> tuple[int, ...]:
     return tuple(j for j, p in enumerate(analysis.view.positions)
                  if p.spatial and p.level == level and (axis is None or p.axis is axis))
@@ -483,6 +508,8 @@ def price(arch: Arch, layer: Layer, analysis: Analysis, accounting: Accounting |
         charges += _crossbar(arch, layer, analysis, acc, qs)
     extra, quirk = _tool_passes(arch, layer, acc, qs)
     charges += quirk
+    moved, serial = _spatial_t_lif(arch, layer, analysis, qs)
+    charges, buses = charges + moved, buses + serial
     cycles = _cycle_model(arch, layer, analysis, qs, extra)
     return CostForm(analysis=analysis, quantities=tuple(qs.items), charges=tuple(charges), buses=tuple(buses),
                     cycles=cycles, static=tuple(static_pj_per_cycle(arch).items()),

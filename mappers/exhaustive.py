@@ -12,19 +12,26 @@ from __future__ import annotations
 import numpy as np
 
 from mappers.mapspace import MapSpace, iter_order_combos
-from mappers.search import Deadline, Objective, SearchResult, Status, TopK, evaluate_group, finish, progress
+from mappers.search import Deadline, Objective, SearchResult, Status, TopK, evaluate_open, finish, progress
 
 
 def exhaustive_search(space: MapSpace, obj: Objective, *, time_limit_s: float | None = None, top_k: int = 5,
                       quiet: bool = True, chunk: int = 1 << 15, prune: bool = True) -> SearchResult:
     """Evaluate every legal mapping; OPTIMAL when the walk completes, FEASIBLE (best so far) when
     interrupted (Ctrl-C) or out of time."""
+    return exhaustive_searches(space, (obj,), time_limit_s=time_limit_s, top_k=top_k, quiet=quiet, chunk=chunk,
+                               prune=prune)[obj]
+
+
+def exhaustive_searches(space: MapSpace, objectives: tuple[Objective, ...], *, time_limit_s: float | None = None,
+                        top_k: int = 5, quiet: bool = True, chunk: int = 1 << 15, prune: bool = True
+                        ) -> dict[Objective, SearchResult]:
+    """One walk of the mapspace, the best mappings for each objective (each mapping evaluated once)."""
     clock = Deadline(time_limit_s)
     total = space.n_factorizations_product()
     bar = progress(total, "exhaustive", quiet)
-    top = TopK(top_k)
+    tops = {o: TopK(top_k) for o in objectives}
     evaluated = 0
-    structures: dict = {}
     interrupted = timed_out = False
     class _OutOfTime(Exception):
         pass
@@ -44,7 +51,7 @@ def exhaustive_search(space: MapSpace, obj: Objective, *, time_limit_s: float | 
                     sub = r_ok[c_ok == code]
                     live = space.live_dims(sub[0])
                     for orders in iter_order_combos(space, live, prune=prune):
-                        evaluated += evaluate_group(space, obj, sub, orders, bypass, structures, top)
+                        evaluated += evaluate_open(space, tops, sub, orders, bypass)
                         if clock.expired():
                             raise _OutOfTime
             bar.update(len(flat))
@@ -55,8 +62,10 @@ def exhaustive_search(space: MapSpace, obj: Objective, *, time_limit_s: float | 
     finally:
         bar.close()
     status = Status.FEASIBLE if (interrupted or timed_out) else Status.OPTIMAL
-    best = top.items()[0][0] if top.items() else None
-    return finish(method="exhaustive", space=space, obj=obj, top=top, evaluated=evaluated, clock=clock,
-                  status=status, bound=best if status is Status.OPTIMAL else None, interrupted=interrupted,
-                  timed_out=timed_out)
-
+    out = {}
+    for obj, top in tops.items():
+        best = top.items()[0][0] if top.items() else None
+        out[obj] = finish(method="exhaustive", space=space, obj=obj, top=top, evaluated=evaluated, clock=clock,
+                          status=status, bound=best if status is Status.OPTIMAL else None, interrupted=interrupted,
+                          timed_out=timed_out)
+    return out

@@ -9,6 +9,7 @@ outermost level takes the rest. ``spikeloop evaluate --dataflow os|ws|time-batch
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from costmodel.accounting import Accounting, CrossbarMapping
 from costmodel.arch import Arch
@@ -42,8 +43,8 @@ def _t_outside_reduction(inner_first: list[Dim]) -> list[Dim]:
     return [*rest[:cut], Dim.T, *rest[cut:]]
 
 
-def heuristic_mapping(arch: Arch, layer: Layer, flow: Dataflow, accounting: Accounting | None = None
-                      ) -> Mapping | Invalid:
+def heuristic_mapping(arch: Arch, layer: Layer, flow: Dataflow, accounting: Accounting | None = None, *,
+                      capacity: Callable[[Mapping], bool | None] | None = None) -> Mapping | Invalid:
     """A legal mapping of ``layer`` that follows ``flow``, filled greedily to fit capacities.
 
     Spatial: the array level takes the largest divisors of the preferred dims that fit each axis.
@@ -53,6 +54,8 @@ def heuristic_mapping(arch: Arch, layer: Layer, flow: Dataflow, accounting: Acco
     place (innermost of the innermost level, or outermost of the outermost level); for T-innermost
     dataflows, timesteps that do not fit the innermost level go just outside the C, R, S loops of
     the levels above. ``accounting``: the profile whose capacity rules the tiles must meet.
+    ``capacity``: a faster test of the same capacity rules (e.g. :meth:`mappers.mapspace.MapSpace.fits` of the
+    layer's free mapspace; None from it: ask ``evaluate``).
     """
     n = len(arch.levels)
     rem = layer.bounds_dict()
@@ -75,7 +78,11 @@ def heuristic_mapping(arch: Arch, layer: Layer, flow: Dataflow, accounting: Acco
         # a provisional mapping: everything not yet placed goes to the outermost level
         trial_t = [list(x) for x in temporal]
         trial_t[0] = [Loop(d, rem[d]) for d in DIMS if rem[d] > 1] + trial_t[0]
-        res = evaluate(arch, layer, _build(arch, trial_t, spatial), accounting)
+        trial = _build(arch, trial_t, spatial)
+        quick = capacity(trial) if capacity is not None else None
+        if quick is not None:
+            return quick
+        res = evaluate(arch, layer, trial, accounting)
         # A failure at a level outside ``level_from`` is permanent too (tiles only grow as the remaining
         # loops are placed), e.g. loops in a weight-only SPAD inflating the input tile of the SPAD above it.
         return not (isinstance(res, Invalid) and res.kind is InvalidKind.CAPACITY)

@@ -1,4 +1,4 @@
-"""The mapspace: a product of named sub-spaces, with dataflows as constraints (DESIGN.md section 5).
+"""The mapspace: a product of named sub-spaces, with dataflows as constraints (docs/dataflows.md).
 
 Sub-spaces (each enumerable on its own):
 
@@ -258,8 +258,13 @@ def order_classes(dims: tuple[Dim, ...], fixed: tuple[Dim, ...] = (), t_first: b
         reps.setdefault(order_signature(perm), perm)
     if prune and len(reps) > 1:
         sigs = list(reps)
-        keep = [s for s in sigs if not any(o != s and _dominates(o, s) and not _dominates(s, o) for o in sigs)]
-        reps = {s: reps[s] for s in keep}
+        bit = {d: 1 << i for i, d in enumerate(DIMS)}
+        masks = np.array([[sum(bit[d] for d in entry[2]) for entry in sig] for sig in sigs], dtype=np.int64)
+        # o dominates s when each of o's inside-sets is a subset of s's: (o & ~s) == 0 in every column
+        sub = ((masks[:, None, :] & ~masks[None, :, :]) == 0).all(axis=2)  # sub[o, s]
+        np.fill_diagonal(sub, False)
+        keep = ~sub.any(axis=0)  # signatures are distinct per class, so a dominating one is strictly better
+        reps = {s: reps[s] for s, k in zip(sigs, keep, strict=True) if k}
     return tuple(reps.values())
 
 
@@ -467,6 +472,68 @@ class MapSpace:
         form's capacity terms, which depend on the factors and the bypass choice only."""
         return capacity_ok(self.form, rows, self.keeps(bypass))
 
+    def row_of(self, mapping: Mapping) -> tuple[Array, tuple[frozenset[Tensor], ...]] | None:
+        """The factor row and bypass of a mapping whose loops all have slots here (at most one loop per slot,
+        loops of bound 1 ignored), else None. No constraint, fanout or capacity check."""
+        if len(mapping.levels) != len(self.arch.levels):
+            return None
+        index = self._slot_index()
+        row = np.ones(self.n_slots, dtype=np.int64)
+        for lv, lm in enumerate(mapping.levels):
+            for lp in (*lm.temporal, *lm.spatial):
+                if lp.bound == 1:
+                    continue
+                s = Position(lv, lp.dim, True, lp.axis) if lp.spatial else Position(lv, lp.dim)
+                i = index.get(s)
+                if i is None or row[i] != 1:
+                    return None
+                row[i] = lp.bound
+        return row, tuple(frozenset(lm.bypass) for lm in mapping.levels)
+
+    def _slot_index(self) -> dict[Slot, int]:
+        return {s: i for i, s in enumerate(self.slots)}
+
+    def fits(self, mapping: Mapping) -> bool | None:
+        """Whether every kept tile of ``mapping`` fits its level (the open form's capacity terms: tiles depend on
+        the factors and the bypass only), or None when the mapping has a loop without a slot here."""
+        got = self.row_of(mapping)
+        if got is None:
+            return None
+        row, bypass = got
+        return bool(self.precheck(row[None], bypass)[0])
+
+    def encode(self, mapping: Mapping
+               ) -> tuple[Array, dict[int, tuple[Dim, ...]], tuple[frozenset[Tensor], ...]] | None:
+        """The factor row, complete orders and bypass of a mapping of this space with the same costs as
+        ``mapping`` (each level's order replaced by the constraint-respecting order of its class), or None when
+        ``mapping`` is not in the space (a loop without a slot, a factor or order the constraints forbid, a
+        fanout or capacity exceeded)."""
+        got = self.row_of(mapping)
+        if got is None:
+            return None
+        row, _ = got
+        live = {lv: [lp.dim for lp in lm.temporal if lp.bound > 1] for lv, lm in enumerate(mapping.levels)}
+        for d in DIMS:
+            cols = list(self.slots_of[d])
+            if math.prod(int(x) for x in row[cols]) != self.layer.bound(d):
+                return None
+            if cols and not (self.choices[d] == row[cols]).all(axis=1).any():
+                return None
+        if not self.fanout_ok(row[None])[0]:
+            return None
+        orders = {}
+        for lv in self.order_levels:
+            order = tuple(live.get(lv, ()))
+            sig = order_signature(order)
+            rep = next((c for c in self.level_order_classes(lv, order) if order_signature(c) == sig), None)
+            if rep is None:
+                return None
+            orders[lv] = self.full_order(lv, rep)
+        bypass = tuple(frozenset(lm.bypass) for lm in mapping.levels)
+        if bypass not in self.bypass_options or not self.precheck(row[None], bypass)[0]:
+            return None
+        return row, orders, bypass
+
     def to_mapping(self, row: Sequence[int], orders: dict[int, tuple[Dim, ...]],
                    bypass: Sequence[frozenset[Tensor]]) -> Mapping:
         """The :class:`Mapping` of a factor row (loops of bound 1 omitted)."""
@@ -529,8 +596,8 @@ def build_mapspace(arch: Arch, layer: Layer, constraints: Constraints = FREE,
             for d in active:
                 if (allowed is not None and d not in allowed) or (physical is not None and d not in physical):
                     continue
-                if d is Dim.T and c.t_placement is not None:
-                    continue
+                if d is Dim.T and (c.t_placement is not None or (layer.spiking and not arch.compute.lif_spatial_t)):
+                    continue  # T spatial: a dataflow places T in time; else the LIF units must allow it
                 slots.append(Position(li, d, True, axis))
     for slot, f in fixed.items():
         if f > 1 and slot not in slots:

@@ -47,7 +47,7 @@ def random_search(space: MapSpace, obj: Objective, *, time_limit_s: float | None
                 for lv in space.order_levels:
                     classes = space.level_order_classes(lv, live.get(lv, ()), prune=True)
                     orders[lv] = space.full_order(lv, classes[int(rng.integers(len(classes)))])
-                evaluated += evaluate_group(space, obj, sub, orders, bypass, structures, top)
+                evaluated += evaluate_group(space, obj, sub, orders, bypass, structures, top, open_form=True)
     except KeyboardInterrupt:
         interrupted = True
     finally:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import functools
 import heapq
 import itertools
+import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -26,6 +28,7 @@ from costmodel.arch import Arch
 from costmodel.cost import Cost
 from costmodel.evaluate import BatchResult, evaluate, evaluate_batch
 from costmodel.mapping import Invalid, Mapping, mapping_to_dict
+from costmodel.numeric import total_energy
 from costmodel.workload import Layer
 from mappers.dataflows import CROSSBAR_FLOWS, DATAFLOWS, SCALESIM, check_flow
 from mappers.mapspace import FREE, Constraints, MapSpace, build_mapspace, crossbar_constraints, dataflow_constraints
@@ -38,6 +41,7 @@ class Status(StrEnum):
     FEASIBLE = "FEASIBLE"  # a legal mapping, optimality not proven
     INFEASIBLE = "INFEASIBLE"  # proven: no legal mapping
     UNKNOWN = "UNKNOWN"  # nothing found within the limits
+    INTERRUPTED = "INTERRUPTED"  # stopped by Ctrl-C: the best legal mapping found so far
 
 
 class Objective(StrEnum):
@@ -87,6 +91,8 @@ class SearchResult:
     timed_out: bool = False
     invalid: Invalid | None = None
     notes: tuple[str, ...] = field(default=())
+    reproducible: bool = True  # False when a wall-clock limit or Ctrl-C cut the search short
+    deterministic_s: float | None = None  # CP-SAT's deterministic time spent
 
     @property
     def value(self) -> float | None:
@@ -116,6 +122,7 @@ class SearchResult:
             "space_size": self.space_size,
             "interrupted": self.interrupted,
             "timed_out": self.timed_out,
+            "reproducible": self.reproducible,
             "t_position": self.mapping.t_position() if self.mapping else None,
             "mapping": mapping_to_dict(self.mapping, level_names)["mapping"] if self.mapping else None,
             "cost": c.to_dict() if c else None,
@@ -229,7 +236,7 @@ def constraints_for(arch: Arch, dataflow_name: str | None, extra: Constraints | 
 
 
 def layer_mapper(arch: Arch, name: str, *, accounting: Accounting | None = None, quiet: bool = True,
-                 objective_name: str = "energy", time_limit_s: float = 10.0, seed: int = 0, workers: int = 2
+                 objective_name: str = "energy", time_limit_s: float | None = None, seed: int = 0, workers: int = 2
                  ) -> Callable[[Layer], Mapping | Invalid]:
     """The per-layer mapping source for a dataflow name: a fixed heuristic (``os``, ``ws``, ``time-batched`` on a
     digital arch; ``packed``, ``spikesim``, ``time-batched`` on a crossbar arch) or ``best`` (CP-SAT per layer).
@@ -259,13 +266,24 @@ def default_dataflow(arch: Arch, accounting: Accounting | None = None) -> str:
     return "packed" if arch.crossbar is not None else "os"
 
 
+#: Factorizations a random search draws given no time limit (deterministic: same seed, same result). About 4 s on
+#: a VGG-sized conv layer on 2 cores; the draws the fanout and capacity checks reject count too.
+RANDOM_SAMPLES = 4096
+
+
 def search(arch: Arch, layer: Layer, *, method: str = "cpsat", objective_name: str = "energy",
            constraints: Constraints = FREE, time_limit_s: float | None = None, seed: int = 0,
            workers: int = 2, top_k: int = 5, quiet: bool = True, samples: int | None = None,
            accounting: Accounting | None = None) -> SearchResult:
     """Map one layer with the named method; the Python face of ``spikeloop map``. ``accounting``: the profile
-    the mappings are priced with (default: native)."""
+    the mappings are priced with (default: native).
+
+    Without ``time_limit_s`` every method is reproducible: exhaustive runs to the end, random draws ``samples``
+    (default :data:`RANDOM_SAMPLES`) mappings, CP-SAT stops at its deterministic budget. A wall-clock limit that ends
+    a search early makes its result depend on the machine: the result says so (``reproducible``, ``notes``)."""
     obj = objective(objective_name)
+    if time_limit_s is not None and not (math.isfinite(time_limit_s) and time_limit_s > 0):
+        raise ValueError(f"time limit: expected a positive finite number of seconds, got {time_limit_s!r}")
     space = build_mapspace(arch, layer, constraints, accounting)
     if method == "exhaustive":
         from mappers.exhaustive import exhaustive_search
@@ -274,42 +292,115 @@ def search(arch: Arch, layer: Layer, *, method: str = "cpsat", objective_name: s
     elif method == "random":
         from mappers.random import random_search
 
-        res = random_search(space, obj, time_limit_s=time_limit_s if time_limit_s is not None else 10.0,
-                            samples=samples, seed=seed, top_k=top_k, quiet=quiet)
+        if samples is None and time_limit_s is None:
+            samples = RANDOM_SAMPLES
+        res = random_search(space, obj, time_limit_s=time_limit_s, samples=samples, seed=seed, top_k=top_k,
+                            quiet=quiet)
     elif method == "cpsat":
         from mappers.cpsat import SolverConfig, cpsat_search
 
-        cfg = SolverConfig(time_limit_s=time_limit_s if time_limit_s is not None else 30.0, seed=seed,
-                           workers=workers)
+        cfg = SolverConfig(time_limit_s=time_limit_s, seed=seed, workers=workers)
         res = cpsat_search(space, obj, cfg, top_k=top_k, quiet=quiet)
     else:
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
-    from dataclasses import replace
-
+    if method != "cpsat" and (res.timed_out or res.interrupted):
+        why = "Ctrl-C" if res.interrupted else "the wall-clock limit"
+        res = replace(res, reproducible=False,
+                      notes=(*res.notes, f"{why} ended the search early: the result may differ from run to run"))
     return replace(res, space_size=space.size().total)
 
 
+# ------------------------------------------------------------------------------ whole networks
+def shape_key(layer: Layer) -> Layer:
+    """Layers that differ only in their name (e.g. VGG16's conv6 and conv7) have one mapping problem."""
+    return replace(layer, name="")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LayerTask:
+    """One layer shape's CP-SAT search, as sent to a worker process (picklable, hashable: the memo's key)."""
+
+    arch: Arch
+    layer: Layer
+    accounting: Accounting | None = None
+    objective_name: str = "energy"
+    time_limit_s: float | None = None
+    seed: int = 0
+    workers: int = 2
+
+
+def run_layer_task(task: LayerTask) -> SearchResult:
+    """A worker's job: the search of one layer shape (top level, so a process pool can run it)."""
+    return search(task.arch, task.layer, method="cpsat", objective_name=task.objective_name,
+                  time_limit_s=task.time_limit_s, seed=task.seed, workers=task.workers, top_k=1,
+                  accounting=task.accounting)
+
+
+_MEMO: dict[LayerTask, SearchResult] = {}  # searches of this process, reused by identical shapes and later calls
+_MEMO_SIZE = 256
+
+
+def map_layers(arch: Arch, layers: Sequence[Layer], *, objective_name: str = "energy",
+               time_limit_s: float | None = None, seed: int = 0, workers: int = 2,
+               accounting: Accounting | None = None, executor: Executor | None = None,
+               report: Callable[[Layer, SearchResult], None] | None = None) -> dict[Layer, SearchResult]:
+    """The CP-SAT result of every distinct shape among ``layers`` (keyed by :func:`shape_key`): each shape is
+    searched once (and not again in this process, see ``_MEMO``), the shapes in parallel on ``executor`` (e.g. a
+    local process pool) when one is given and more than one shape is left. ``time_limit_s`` is per shape.
+    ``report(layer, result)``: called as each shape finishes (the first layer of that shape)."""
+    tasks: dict[Layer, LayerTask] = {}
+    first: dict[Layer, Layer] = {}
+    for layer in layers:
+        key = shape_key(layer)
+        if key not in tasks:
+            tasks[key] = LayerTask(arch=arch, layer=key, accounting=accounting, objective_name=objective_name,
+                                   time_limit_s=time_limit_s, seed=seed, workers=workers)
+            first[key] = layer
+    out: dict[Layer, SearchResult] = {k: _MEMO[t] for k, t in tasks.items() if t in _MEMO}
+    todo = [k for k in tasks if k not in out]
+
+    def done(key: Layer, res: SearchResult) -> None:
+        out[key] = res
+        if len(_MEMO) >= _MEMO_SIZE:
+            _MEMO.pop(next(iter(_MEMO)))
+        _MEMO[tasks[key]] = res
+        if report is not None:
+            report(first[key], res)
+
+    if executor is not None and len(todo) > 1:
+        futures = {executor.submit(run_layer_task, tasks[k]): k for k in todo}
+        for fut in as_completed(futures):
+            done(futures[fut], fut.result())
+    else:
+        for k in todo:
+            done(k, run_layer_task(tasks[k]))
+    return {k: out[k] for k in tasks}
+
+
+def mapping_of(res: SearchResult) -> Mapping | Invalid:
+    """A search's mapping, or why there is none."""
+    if res.mapping is not None:
+        return res.mapping
+    return res.invalid or Invalid(reason=f"no mapping found ({res.status.value})")
+
+
 def best_mapping_fn(arch: Arch, *, quiet: bool = True, objective_name: str = "energy",
-                    time_limit_s: float = 10.0, seed: int = 0, workers: int = 2,
+                    time_limit_s: float | None = None, seed: int = 0, workers: int = 2,
                     accounting: Accounting | None = None) -> Callable[[Layer], Mapping | Invalid]:
-    """A ``Layer -> Mapping | Invalid`` that maps each layer with CP-SAT (used by
-    ``spikeloop evaluate --dataflow best``). Falls back to random search if CP-SAT finds nothing.
-    Layers that differ only in their name (e.g. VGG16's conv6 and conv7) are searched once."""
-    memo: dict[Layer, Mapping | Invalid] = {}
+    """A ``Layer -> Mapping | Invalid`` that maps each layer with CP-SAT when it is asked for (one layer at a time;
+    :func:`map_layers` maps a whole network's shapes at once, in parallel). Layers that differ only in their name
+    are searched once. The search is seeded by the dataflow heuristics and a random probe, so it returns a mapping
+    whenever one of them is legal."""
+
+    def report(layer: Layer, res: SearchResult) -> None:
+        if not quiet:
+            gap = f", gap {100 * res.gap:.2g} %" if res.gap else ""
+            print(f"  {layer.name}: {res.status.value}{gap} in {res.wall_s:.2f} s", file=sys.stderr)
 
     def best(layer: Layer) -> Mapping | Invalid:
-        key = replace(layer, name="")
-        if key in memo:
-            return memo[key]
-        res = search(arch, layer, method="cpsat", objective_name=objective_name, time_limit_s=time_limit_s,
-                     seed=seed, workers=workers, quiet=True, accounting=accounting)
-        if res.mapping is None:
-            res = search(arch, layer, method="random", objective_name=objective_name, time_limit_s=time_limit_s,
-                         seed=seed, quiet=True, accounting=accounting)
-        if not quiet:
-            print(f"  {layer.name}: {res.status.value} in {res.wall_s:.2f} s", file=sys.stderr)
-        memo[key] = res.mapping if res.mapping is not None else (res.invalid or Invalid(reason="no mapping found"))
-        return memo[key]
+        res = map_layers(arch, [layer], objective_name=objective_name, time_limit_s=time_limit_s, seed=seed,
+                         workers=workers, accounting=accounting, report=report)[shape_key(layer)]
+        return mapping_of(res)
 
     return best
 
@@ -325,11 +416,23 @@ def offer_batch(top: TopK, val: np.ndarray, rows: np.ndarray, orders: dict, bypa
         top.offer(v, functools.partial(space.to_mapping, rows[i].copy(), dict(orders), bypass))
 
 
+def evaluate_open(space: MapSpace, tops: dict[Objective, TopK], rows: np.ndarray, orders: dict, bypass: tuple) -> int:
+    """Evaluate factor rows sharing one loop order and bypass with the mapspace's open cost form (no analysis per
+    loop structure) and offer the best to the top-k of each objective; returns the number evaluated."""
+    e, c, ok = total_energy(space.form, rows, rank=space.ranks(orders), keeps=space.keeps(bypass))
+    for obj, top in tops.items():
+        offer_batch(top, np.where(ok, e if obj is Objective.ENERGY else e * c, np.inf), rows, orders, bypass, space)
+    return len(rows)
+
+
 def evaluate_group(space: MapSpace, obj: Objective, rows: np.ndarray, orders: dict, bypass: tuple,
-                   structures: dict, top: TopK) -> int:
-    """Evaluate factor rows sharing one loop-order choice and bypass through costmodel's batch
-    evaluator (loop structures memoised in ``structures``), offer the best to ``top``; returns the
-    number of mappings evaluated."""
+                   structures: dict, top: TopK, *, open_form: bool = False) -> int:
+    """Evaluate factor rows sharing one loop-order choice and bypass, offer the best to ``top``; returns the
+    number of mappings evaluated. Through costmodel's batch evaluator on the concrete nest (loop structures
+    memoised in ``structures``), or with ``open_form`` the mapspace's open cost form evaluated at that order and
+    bypass (no analysis per structure: faster for the many small groups of a random search)."""
+    if open_form:
+        return evaluate_open(space, {obj: top}, rows, orders, bypass)
     key = (tuple(sorted(orders.items())), bypass)
     if key not in structures:
         structures[key] = space.structure(orders, bypass)

@@ -47,6 +47,13 @@ def add_accounting(p: argparse.ArgumentParser, *, dataflow: bool = True) -> None
                    help="C#N LIF sharing: one LIF unit and stored membrane per N neurons")
 
 
+def add_search_limit(p: argparse.ArgumentParser) -> None:
+    """``--time-limit``: wall-clock seconds per layer for ``--dataflow best`` (default: CP-SAT's deterministic
+    budget, reproducible; a limit that stops a search makes its result machine-dependent, and the output says so)."""
+    p.add_argument("--time-limit", type=positive_float, default=None, metavar="S",
+                   help="--dataflow best: wall-clock seconds per layer shape (default: a deterministic budget)")
+
+
 def add_arch_network(p: argparse.ArgumentParser, *, layer: bool = False) -> None:
     """``--arch`` and ``--network`` (and ``--layer``): shipped names or the user's YAML files."""
     p.add_argument("--arch", required=True, help="shipped arch name (sata, spikeflow, generic3) or a YAML file")

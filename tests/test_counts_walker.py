@@ -54,7 +54,8 @@ def roomy_arch(n_levels: int) -> Arch:
              "energy_pj": {"read": 1.0}, "fanout": {"x": 64, "y": 64}}
             for i in range(n_levels)
         ],
-        "compute": {"ac_pj": 1.0, "lif_pj": 1.0, "mac_pj": 2.0},
+        # T may be spatial (the random mappings put it anywhere): the LIF units take timesteps in order
+        "compute": {"ac_pj": 1.0, "lif_pj": 1.0, "mac_pj": 2.0, "lif_spatial_t": True},
     })
 
 

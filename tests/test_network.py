@@ -19,7 +19,7 @@ from costmodel.workload import Neuron, Reset
 
 SHIPPED = [
     f"{net}-{ds}" for net in ("vgg5", "vgg9", "vgg16", "resnet18", "resnet19") for ds in ("cifar10", "tinyimagenet")
-] + ["bntt", "sbp", "direct", "tssl", "lth", "tdbn"] + ["digits-cnn", "digits-mlp"]
+] + ["bntt", "sbp", "direct", "tssl", "lth", "tdbn"] + ["digits-cnn", "digits-mlp", "dvs-gesture"]
 # the networks behind Table II's SpikeSim column (docs/spikeflow.md): TDBN/LTH are the ResNet19 conv trunk, no FC
 SPIKESIM = [f"spikesim-{w}" for w in ("bntt", "sbp", "direct", "tssl", "lth", "tdbn")]
 CONV_TRUNK_ONLY = {"spikesim-lth", "spikesim-tdbn"}
@@ -422,3 +422,15 @@ def test_unchained_errors(tmp_path: Path, change: dict[str, Any], where: str) ->
 def test_unknown_network_name() -> None:
     with pytest.raises(SpecError, match="unknown network 'vgg99'"):
         load_network("vgg99")
+
+
+def test_dvs_gesture_is_the_issue_network() -> None:
+    """Issue 14's DVS network: 2x128x128 input, four 3x3/2/1 convs 2->32->64->128->256, fc 256*8*8 -> 11, T = 16,
+    input spike densities 0.3, 0.2, 0.15, 0.1, 0.1."""
+    net = load_network("dvs-gesture")
+    assert net.timesteps == 16
+    shapes = [(la.name, la.bound(Dim.C), la.bound(Dim.K), la.bound(Dim.P), la.bound(Dim.R), la.stride)
+              for la in net.layers]
+    assert shapes == [("conv1", 2, 32, 64, 3, 2), ("conv2", 32, 64, 32, 3, 2), ("conv3", 64, 128, 16, 3, 2),
+                      ("conv4", 128, 256, 8, 3, 2), ("fc", 16384, 11, 1, 1, 1)]
+    assert [la.spike_density for la in net.layers] == [0.3, 0.2, 0.15, 0.1, 0.1]

@@ -13,8 +13,6 @@ import re
 import subprocess
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 
 #: What a pointer outside the repository looks like: a path into the parent folder's shared directory (its
@@ -22,7 +20,6 @@ ROOT = Path(__file__).resolve().parent.parent
 POINTER = re.compile("|".join(re.escape(p) for p in ("shared" + "/", "DESIGN" + ".md")))
 
 #: Files whose owners (the engine rewrite) remove their pointers themselves; everything else must be clean now.
-ENGINE_OWNED = ("costmodel/", "mappers/", "crossbar/", "archspecs/sata.yaml", "archspecs/spikeflow.yaml")
 
 
 def tracked_files(root: Path = ROOT) -> list[Path]:
@@ -56,32 +53,15 @@ def pointers(files: list[Path], root: Path = ROOT) -> list[str]:
     return found
 
 
-def _engine_owned(path: Path) -> bool:
-    rel = path.relative_to(ROOT).as_posix()
-    return rel.startswith(ENGINE_OWNED)
-
-
 def _report(found: list[str]) -> str:
     return f"{len(found)} line(s) point outside the repository (state the fact and its public source instead):\n" + (
         "\n".join(found)
     )
 
 
-def test_no_pointers_outside_the_engine() -> None:
-    files = [p for p in tracked_files() if not _engine_owned(p)]
+def test_no_pointers_outside_the_repository() -> None:
+    files = tracked_files()
     assert len(files) > 50, f"only {len(files)} files found: the scan is not looking at the repository"
-    found = pointers(files)
-    assert not found, _report(found)
-
-
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 16: costmodel/, mappers/, crossbar/, archspecs/sata.yaml and archspecs/spikeflow.yaml still "
-    "point at the design and reference notes; their owners remove them (then drop this mark)",
-)
-def test_no_pointers_in_the_engine() -> None:
-    files = [p for p in tracked_files() if _engine_owned(p)]
-    assert files, "no engine files found"
     found = pointers(files)
     assert not found, _report(found)
 

@@ -9,24 +9,34 @@ from pathlib import Path
 
 from costmodel.network_eval import NetworkResult
 from spikeloop.cli import UserError
-from spikeloop.cliargs import add_accounting, add_arch_network, json_or_file, output_file, positive_int
+from spikeloop.cliargs import (
+    add_accounting,
+    add_arch_network,
+    add_search_limit,
+    json_or_file,
+    output_file,
+    positive_int,
+)
 from spikeloop.engine import Options, run_evaluate
 from spikeloop.formatting import si, table
 
 
 def render(result: NetworkResult) -> str:
     rows = []
+    searched = any(lr.search_status is not None for lr in result.layers)  # --dataflow best: status and gap
     for lr in result.layers:
         c = lr.cost
+        found = [lr.search_status or "-", "-" if lr.gap is None else f"{100 * lr.gap:.3f} %"]
         rows.append([lr.name, lr.kind.value, si(c.total_energy_pj * 1e-12, "J"), f"{c.cycles:,.0f}",
                      si(c.edp_pj_s * 1e-12, "J·s"), f"{lr.utilization:.2f}" if lr.mapping is not None else "-",
-                     lr.mapping.t_position() if lr.mapping else "-"])
+                     lr.mapping.t_position() if lr.mapping else "-"] + (found if searched else []))
     tot = result.total
     rows.append(["total", "", si(tot.total_energy_pj * 1e-12, "J"), f"{tot.cycles:,.0f}",
-                 si(tot.edp_pj_s * 1e-12, "J·s"), f"{tot.utilization:.2f}", ""])
+                 si(tot.edp_pj_s * 1e-12, "J·s"), f"{tot.utilization:.2f}", ""] + (["", ""] if searched else []))
     head = (f"{result.network.name} on {result.arch.name}, T = {result.network.timesteps}, "
             f"mapping: {result.method}; area {tot.area_mm2:.3f} mm²; latency {si(tot.latency_s, 's')}\n\n")
-    body = table(["layer", "kind", "energy", "cycles", "EDP", "util.", "T sits at"], rows)
+    body = table(["layer", "kind", "energy", "cycles", "EDP", "util.", "T sits at"]
+                 + (["search", "gap"] if searched else []), rows)
     top = sorted(tot.breakdown_pj().items(), key=lambda kv: -kv[1])[:8]
     share = "\n\nlargest energy terms: " + ", ".join(
         f"{k} {100 * v / tot.total_energy_pj:.1f} %" for k, v in top)
@@ -55,7 +65,7 @@ def _cmd(args: argparse.Namespace) -> int:
 
     def run(t: int | None) -> NetworkResult:
         return run_evaluate(args.arch, args.network, timesteps=t, dataflow=args.dataflow, mapping_file=args.mapping,
-                            opts=opts, quiet=args.quiet)
+                            opts=opts, quiet=args.quiet, time_limit_s=args.time_limit)
 
     dt = None
     if args.dt_exit:
@@ -88,6 +98,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_arch_network(p)
     p.add_argument("-T", type=positive_int, default=None, help="timesteps (default: the network file's)")
     add_accounting(p)
+    add_search_limit(p)
     p.add_argument("--mapping", default=None,
                    help="a mapping file: one mapping for every weight layer, or one per layer (the JSON of "
                         "evaluate --json replays a run)")

@@ -50,11 +50,13 @@ def render(res: SearchResult, space: dict, arch_name: str, layer_name: str) -> s
             f"x {space['bypass_choices']:,} bypass choices = {space['total']:.3g}\n")
     if c is None:
         return head + f"status {res.status.value}: {res.invalid}"
-    gap = f"{100 * res.gap:.2g} %" if res.gap is not None else "-"
+    gap = f"{100 * res.gap:.3f} %" if res.gap is not None else "-"  # fixed point: float noise reads 0.000
     rows = [["status", res.status.value], ["energy", si(c.total_energy_pj * 1e-12, "J")],
             ["cycles", f"{c.cycles:,.0f}"], ["EDP", si(c.edp_pj_s * 1e-12, "J·s")],
             ["utilization", f"{c.utilization:.2f}"], ["T sits at", res.mapping.t_position()],
             ["evaluated", f"{res.evaluated:,}"], ["wall", f"{res.wall_s:.2f} s"], ["gap", gap]]
+    if not res.reproducible:
+        rows.append(["reproducible", "no (see the notes)"])
     notes = "".join(f"\nnote: {n}" for n in res.notes)
     return head + "\n" + table(["", ""], rows) + notes
 
@@ -105,7 +107,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--objective", default="energy", choices=("energy", "edp"))
     add_accounting(p)
     p.add_argument("--constraints", default=None, help="a constraints YAML (fixed factors, orders, keep/bypass)")
-    p.add_argument("--time-limit", type=positive_float, default=None, help="seconds (cpsat default 30, random 10)")
+    p.add_argument("--time-limit", type=positive_float, default=None, metavar="S",
+                   help="wall-clock seconds (default: a reproducible budget: CP-SAT's deterministic time, "
+                        "random search's sample count, exhaustive to the end)")
     p.add_argument("-T", type=positive_int, default=None, help="timesteps (default: the network file's)")
     p.add_argument("--seed", type=nonneg_int, default=0)
     p.add_argument("--workers", type=positive_int, default=2, help="CP-SAT worker threads")

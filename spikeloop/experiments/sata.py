@@ -177,8 +177,10 @@ def best_note(stats: BestStats, store: Store | None, why_no_store: str, total_pj
     found = ", ".join(f"{k} {counts[k]}" for k in ("OPTIMAL", "FEASIBLE", "random", "none", "unsearched", "invalid")
                       if counts[k])
     stale = f"; {store.stale}" if store.stale else ""
-    return (f"engine, per layer the better of the search's mapping (CP-SAT, {store.time_limit_s:g} s per layer "
-            f"shape, random search where CP-SAT found none; stored by {SEARCH_COMMAND}, re-priced now: {found}) "
+    budget = ("the deterministic budget" if store.time_limit_s is None
+              else f"{store.time_limit_s:g} s per layer shape")
+    return (f"engine, per layer the better of the search's mapping (CP-SAT, {budget}, random search where CP-SAT "
+            f"found none; stored by {SEARCH_COMMAND}, re-priced now: {found}) "
             f"and the best os / ws / time-batched heuristic mapping: the search's won {counts['won-search']} of {n} "
             f"layers; {100 * (1 - total_pj / stats.heuristic_pj):.1f} % below the best heuristic per layer{stale}")
 

@@ -11,9 +11,10 @@ it by the layer's exact shape, bits and densities (:func:`layer_key`). When the 
 since the search (``arch_fingerprint``), the mappings stay legal candidates, but the statuses were proven for the
 old values: the row's note says so, and the search should be run again.
 
-Regenerate (minutes on 2 cores; ``--time-limit`` seconds per layer shape)::
+Regenerate (a few minutes on 2 cores; by default CP-SAT's deterministic budget, so the file is reproducible;
+``--time-limit`` adds a wall-clock limit per layer shape)::
 
-    python -m spikeloop.experiments.sata_search [--time-limit 10]
+    python -m spikeloop.experiments.sata_search [--time-limit S]
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ from costmodel.mapping import Mapping, mapping_from_dict, mapping_to_dict
 from costmodel.network import load_network
 from costmodel.specio import load_yaml
 from costmodel.workload import Layer
+from spikeloop.cliargs import positive_float, positive_int
 
 STORE = Path(__file__).with_name("sata_search.json")
 COMMAND = "python -m spikeloop.experiments.sata_search"
-DEFAULT_TIME_LIMIT_S = 10.0
 
 
 def arch_fingerprint(arch_name: str) -> str:
@@ -76,7 +77,7 @@ class Stored:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Store:
-    time_limit_s: float
+    time_limit_s: float | None  # None: CP-SAT's deterministic budget
     fingerprint: str  # the arch spec values the search ran on
     entries: dict[str, Stored]
     stale: str = ""  # why the statuses may not hold for today's spec values ("" if they do)
@@ -126,7 +127,7 @@ def table2_layers() -> list[tuple[str, Layer]]:
     return out
 
 
-def search_layer(arch: Arch, layer: Layer, time_limit_s: float, workers: int) -> dict:
+def search_layer(arch: Arch, layer: Layer, time_limit_s: float | None, workers: int) -> dict:
     """CP-SAT on one layer (then random search if CP-SAT finds nothing, as ``best_mapping_fn``), as stored."""
     from mappers.search import search
 
@@ -144,12 +145,13 @@ def search_layer(arch: Arch, layer: Layer, time_limit_s: float, workers: int) ->
         "method": method,
         "energy_pj": res.cost.total_energy_pj if res.cost is not None else None,
         "bound": res.bound,
+        "reproducible": res.reproducible,
         "wall_s": round(time.perf_counter() - start, 2),
         "mapping": mapping_to_dict(res.mapping, names)["mapping"] if res.mapping is not None else None,
     }
 
 
-def write_store(arch_name: str, time_limit_s: float, workers: int, path: Path = STORE) -> None:
+def write_store(arch_name: str, time_limit_s: float | None, workers: int, path: Path = STORE) -> None:
     arch = load_arch(arch_name)
     layers = table2_layers()
     out = {
@@ -182,8 +184,9 @@ def write_store(arch_name: str, time_limit_s: float, workers: int, path: Path = 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog=COMMAND, description=__doc__.split("\n\n")[0])
-    p.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT_S, help="seconds per layer shape")
-    p.add_argument("--workers", type=int, default=2, help="CP-SAT workers")
+    p.add_argument("--time-limit", type=positive_float, default=None,
+                   help="wall-clock seconds per layer shape (default: CP-SAT's deterministic budget, reproducible)")
+    p.add_argument("--workers", type=positive_int, default=2, help="CP-SAT workers")
     p.add_argument("--out", type=Path, default=STORE, help=f"store file (default {STORE.name} beside this module)")
     args = p.parse_args(argv)
     write_store("sata", args.time_limit, args.workers, args.out)
