@@ -19,7 +19,7 @@ from costmodel.types import Action, Activation, Dim, Tensor
 from costmodel.workload import conv_layer
 from mappers.cpsat import SolverConfig, cpsat_search
 from mappers.exhaustive import exhaustive_searches
-from mappers.mapspace import FREE, build_mapspace
+from mappers.mapspace import FREE, Constraints, build_mapspace
 from mappers.search import Objective, Status
 
 KEY = "compute.lif_spatial_t"
@@ -146,7 +146,10 @@ def test_open_form_prices_spatial_t_like_the_concrete_nest() -> None:
 def test_cpsat_equals_exhaustive_with_spatial_t() -> None:
     arch = arch_from_dict(TINY)
     layer = conv_layer("t", T=4, K=2, C=2, P=2, Q=1, R=1, S=1, spike_density=0.3)
-    space = build_mapspace(arch, layer)
+    # two free bypass bits (U and S at GLB): the free space's 512 bypass choices take the walk minutes
+    keep = ((1, frozenset({Tensor.W, Tensor.I, Tensor.O})), (2, arch.levels[2].keeps))
+    space = build_mapspace(arch, layer, Constraints(name="two bypass bits", keep=keep))
+    assert len(space.bypass_options) == 4 and any(s.dim is Dim.T and s.spatial for s in space.slots)
     exact = exhaustive_searches(space, tuple(Objective))
     for obj in Objective:
         cp = cpsat_search(space, obj, SolverConfig(seed=0, workers=2))
