@@ -64,7 +64,7 @@ from ortools.sat.python import cp_model
 
 from costmodel.analysis import Fn, Gate, Position, Quantity, Refetch, Window, window_extent
 from costmodel.evaluate import fanout_limit
-from costmodel.mapping import Mapping
+from costmodel.mapping import Invalid, Mapping
 from costmodel.numeric import fn_value
 from costmodel.pricing import CostForm
 from costmodel.types import DIMS, OP_SPACE, RELEVANT, TENSORS, Axis, Dim, Tensor
@@ -76,6 +76,9 @@ INT_LIMIT = 2**62
 FN_SCALE = 2**16
 LOG_UNITS = 1024  # integer log2 weights of the primes: floor(LOG_UNITS * log2 p)
 HULL_BOX_LIMIT = 20_000  # exponent boxes larger than this get no hull cuts (never reached on real layers)
+
+BoolLit = cp_model.BoolVarT  # a BoolVar or its negation (``x.Not()``)
+IntVal = cp_model.IntVar | int  # a model value: an IntVar, or an int when the value is a constant
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,15 +141,15 @@ class MapperSolution:
 class _Vars:
     e: dict[Slot, dict[int, cp_model.IntVar]] = field(default_factory=dict)
     live: dict[Slot, cp_model.IntVar] = field(default_factory=dict)
-    before: dict[int, dict[tuple[Dim, Dim], cp_model.IntVar]] = field(default_factory=dict)
-    keep: dict[tuple[int, Tensor], object] = field(default_factory=dict)  # BoolVar or True/False
+    before: dict[int, dict[tuple[Dim, Dim], BoolLit]] = field(default_factory=dict)
+    keep: dict[tuple[int, Tensor], cp_model.IntVar | bool] = field(default_factory=dict)  # BoolVar or True/False
     refetch: dict[Refetch, cp_model.IntVar] = field(default_factory=dict)
     z: dict[tuple[Refetch, int], cp_model.IntVar] = field(default_factory=dict)
-    gates: dict[Gate, object] = field(default_factory=dict)
-    qvalue: dict[int, object] = field(default_factory=dict)  # IntVar or int (constant)
+    gates: dict[Gate, BoolLit] = field(default_factory=dict)
+    qvalue: dict[int, IntVal] = field(default_factory=dict)  # IntVar or int (constant)
     qub: dict[int, int] = field(default_factory=dict)
-    monos: dict[tuple, object] = field(default_factory=dict)
-    values: dict[tuple, object] = field(default_factory=dict)
+    monos: dict[tuple, IntVal] = field(default_factory=dict)
+    values: dict[tuple, IntVal] = field(default_factory=dict)
 
 
 def _frac(x: float) -> tuple[Fraction, bool]:
@@ -332,7 +335,7 @@ class _Model:
         sp = self.space
         for lv in sp.order_levels:
             dims = list(sp.temporal_dims[lv])
-            b: dict[tuple[Dim, Dim], object] = {}
+            b: dict[tuple[Dim, Dim], BoolLit] = {}
             for a, c in itertools.combinations(dims, 2):
                 x = self.m.new_bool_var(f"before_{lv}{a.value}{c.value}")
                 b[(a, c)] = x
@@ -347,7 +350,7 @@ class _Model:
             fixed = [d for d in sp.constraints.fixed_order(lv) if d in dims]
             for a, c in itertools.pairwise(fixed):
                 self.m.add_bool_and([b[(a, c)]])
-            self.v.before[lv] = b  # type: ignore[assignment]
+            self.v.before[lv] = b
             if self.opts.symmetry:
                 self._break_order_symmetry(lv, dims, set(fixed) | ({Dim.T} if t_first else set()))
 
@@ -570,6 +573,7 @@ class _Model:
         consts = [x for x in parts if isinstance(x, int)]
         varsv = [x for x in parts if not isinstance(x, int)]
         c = math.prod(consts)
+        value: IntVal
         if not varsv:
             value = c
         elif len(varsv) == 1 and c == 1:
@@ -596,10 +600,11 @@ class _Model:
         q = self.form.quantities[qi]
         const = self.constant(q)
         cond = self._condition(q)
-        if const is not None or cond is False:
-            value = 0 if cond is False else const
-            self.v.qvalue[qi], self.v.qub[qi] = value, value
-            return value
+        if cond is False:
+            const = 0  # the quantity is absent: 0 whatever its value
+        if const is not None:
+            self.v.qvalue[qi], self.v.qub[qi] = const, const
+            return const
         value = self._value(qi, q)
         ub = _ub(value)
         if cond is not True:
@@ -732,12 +737,12 @@ class _Model:
                 self.exact &= _frac(b.cycles_per_unit)[1]
         return math.lcm(*dens)
 
-    def _terms(self, fr: dict[int, Fraction]) -> list[tuple[Fraction, object]]:
+    def _terms(self, fr: dict[int, Fraction]) -> list[tuple[Fraction, IntVal]]:
         """The energy as (coefficient, variable) terms; with ``spill_terms`` every (residencies, distinct) pair of
         opposite coefficients becomes a nonnegative spill variable residencies - distinct."""
         qvals = {qi: self._quantity(qi) for qi in fr}
         rem = dict(fr)
-        terms: list[tuple[Fraction, object]] = []
+        terms: list[tuple[Fraction, IntVal]] = []
         for a, b in self.form.analysis.ordered_pairs:  # redundant (res >= distinct): tightens the LP bound
             if a in self.v.qvalue and b in self.v.qvalue and not isinstance(self.v.qvalue[a], int):
                 self.m.add(self.v.qvalue[a] >= self.v.qvalue[b])
@@ -780,7 +785,7 @@ class _Model:
 
     def _objective(self, terms, static_c, const, scale_c, cs, cs_ub):  # noqa: ANN001, ANN202
         if self.cutoff_pj is not None and self.inst.objective is Objective.ENERGY:
-            terms = self._within_cutoff(terms, const)
+            terms = self._within_cutoff(terms, const, self.cutoff_pj)
         ub1 = sum(abs(f) * _ub(x) for f, x in terms) + static_c * cs_ub + abs(const)
         dens = [f.denominator for f, _ in terms] + [static_c.denominator]
         if self.inst.objective is Objective.EDP:  # the energy objective leaves the constant out (unscale adds it)
@@ -826,11 +831,11 @@ class _Model:
             self.notes.append("some coefficients are not short decimals: the objective is rounded to 1e-12 relative")
         return self.m, info
 
-    def _within_cutoff(self, terms: list, const: Fraction) -> list:
+    def _within_cutoff(self, terms: list, const: Fraction, cutoff_pj: float) -> list:
         """Each term of a mapping no worse than the cutoff is at most (cutoff - constant - the negative terms'
         least sum) / its coefficient: domains tightened accordingly (keeps the objective's scale within 64 bits)."""
         neg = sum(f * _ub(x) for f, x in terms if f < 0 and not isinstance(x, int))
-        budget = Fraction(self.cutoff_pj) * (1 + Fraction(1, 10**6)) - const - neg
+        budget = Fraction(cutoff_pj) * (1 + Fraction(1, 10**6)) - const - neg
         out = []
         for f, x in terms:
             if f > 0 and not isinstance(x, int) and budget >= 0:
@@ -900,9 +905,9 @@ class _Model:
             wins = {a: sum(1 for c in dims if c is not a and solver.boolean_value(b[(a, c)])) for a in dims}
             orders[lv] = tuple(sorted(dims, key=lambda a: -wins[a]))
         bypass = []
-        for li, lv in enumerate(sp.arch.levels):
+        for li, level in enumerate(sp.arch.levels):
             by = set()
-            for t in lv.keeps:
+            for t in level.keeps:
                 k = self.v.keep[(li, t)]
                 kept = k if isinstance(k, bool) else solver.boolean_value(k)
                 if not kept:
@@ -1023,8 +1028,13 @@ def solve(inst: MapperInstance, cfg: SolverConfig, *, quiet: bool = True, refere
             bar.set_postfix_str(f"objective {model.unscale(self.objective_value, info):.6g}")
 
     stopped = threading.Event()
+
+    def stop() -> None:
+        stopped.set()
+        solver.stop_search()
+
     try:
-        with _on_ctrl_c(lambda: (stopped.set(), solver.stop_search())):
+        with _on_ctrl_c(stop):
             code = solver.solve(cpm, _Progress())
     finally:
         bar.close()
@@ -1034,16 +1044,18 @@ def solve(inst: MapperInstance, cfg: SolverConfig, *, quiet: bool = True, refere
     dtime = float(solver.response_proto.deterministic_time)
     final = status in (Status.OPTIMAL, Status.INFEASIBLE)
     by_wall = not final and not stopped.is_set() and dtime < cfg.deterministic_s * 0.999
-    common = {"exact": model.exact, "wall_s": clock.elapsed(), "notes": tuple(model.notes),
-              "stopped_by_wall_clock": by_wall, "interrupted": stopped.is_set(), "cutoff_used": model.cutoff_used,
-              "deterministic_s": dtime, "reproducible": not (by_wall or stopped.is_set())}
+    unsolved = MapperSolution(status=status, row=None, orders={}, bypass=None, value=None, bound=None,
+                              exact=model.exact, wall_s=clock.elapsed(), notes=tuple(model.notes),
+                              stopped_by_wall_clock=by_wall, interrupted=stopped.is_set(),
+                              cutoff_used=model.cutoff_used, deterministic_s=dtime,
+                              reproducible=not (by_wall or stopped.is_set()))
     if status in (Status.OPTIMAL, Status.FEASIBLE):
         row, orders, bypass = model.solution(solver)
-        return MapperSolution(status=status, row=row, orders=orders, bypass=bypass,
-                              value=model.unscale(solver.objective_value, info),
-                              bound=model.unscale(solver.best_objective_bound, info), **common)
+        return replace(unsolved, row=row, orders=orders, bypass=bypass,
+                       value=model.unscale(solver.objective_value, info),
+                       bound=model.unscale(solver.best_objective_bound, info))
     bound = model.unscale(solver.best_objective_bound, info) if status is Status.UNKNOWN else None
-    return MapperSolution(status=status, row=None, orders={}, bypass=None, value=None, bound=bound, **common)
+    return replace(unsolved, bound=bound)
 
 
 def reference_caps(space: MapSpace, obj: Objective, model: _Model, e_pj: float, cycles: float
@@ -1099,6 +1111,8 @@ def cpsat_search(space: MapSpace, obj: Objective, cfg: SolverConfig | None = Non
             from costmodel.evaluate import evaluate
 
             c = evaluate(space.arch, space.layer, ref, space.accounting)
+            if isinstance(c, Invalid):
+                raise RuntimeError(f"the seed mapping is not legal: {c.reason}")  # seeds are evaluated legal
             cap, ecap = reference_caps(space, obj, _Model(inst, cfg.options), c.total_energy_pj, c.cycles)
             cutoff = seeds[0][0]
         sol = solve(inst, cfg, quiet=quiet, reference=ref, cutoff=cutoff, cycles_cap=cap, energy_cap_pj=ecap,
@@ -1107,6 +1121,7 @@ def cpsat_search(space: MapSpace, obj: Objective, cfg: SolverConfig | None = Non
         return seeds_only(True)
     notes += list(sol.notes)
     if sol.row is not None:
+        assert sol.bypass is not None and sol.value is not None  # solve() sets row, bypass and value together
         mapping = space.to_mapping(sol.row, {lv: space.full_order(lv, o) for lv, o in sol.orders.items()},
                                    sol.bypass)
         top.offer(sol.value, mapping)

@@ -217,12 +217,12 @@ def scalesim_os_mapping(arch: Arch, layer: Layer, accounting: Accounting | None 
     temporal[w_level] = [Loop(d, rem[d]) for d in (Dim.R, Dim.S) if rem[d] > 1]
     temporal[c_level] = [Loop(Dim.C, rem[Dim.C])] + (temporal[c_level] if c_level == w_level else [])
     rem[Dim.R] = rem[Dim.S] = rem[Dim.C] = 1
-    bypass = [frozenset() for _ in range(n)]
+    bypass: list[frozenset[Tensor]] = [frozenset() for _ in range(n)]
     if c_level != w_level and Tensor.I in arch.levels[c_level].keeps:
         bypass[c_level] = frozenset({Tensor.I})
     p_all, q_all = rem[Dim.P], rem[Dim.Q]
     bands = [(b, q_all) for b in _divisors_desc(p_all)] + [(1, q) for q in _divisors_desc(q_all)[1:]]
-    res: Mapping | Invalid = Invalid(reason="no band fits")
+    invalid = Invalid(reason="no band fits")
     stream = [*bypass[:s], bypass[s] | {Tensor.I}, *bypass[s + 1:]]  # inputs straight from the outermost level
     tries = [(p_band, q_band, bypass) for p_band, q_band in bands] + [(p_all, q_all, stream)]
     for p_band, q_band, bypass in tries:  # the tallest band of rows, then of columns, that fits; else stream
@@ -234,4 +234,5 @@ def scalesim_os_mapping(arch: Arch, layer: Layer, accounting: Accounting | None 
         res = evaluate(arch, layer, mapping, accounting)
         if not isinstance(res, Invalid):
             return mapping
-    return res
+        invalid = res
+    return invalid

@@ -291,7 +291,7 @@ def _ordered_factorizations(n: int, limits: Sequence[int | None], fixed: Sequenc
     """Every tuple of len(limits) factors multiplying to n, factor i <= limits[i], == fixed[i] if given."""
     if not limits:
         return [()] if n == 1 else []
-    out = []
+    out: list[tuple[int, ...]] = []
     last = len(limits) - 1
     for f in divisors(n):
         if limits[0] is not None and f > limits[0]:
@@ -363,12 +363,13 @@ class MapSpace:
                 for c, f in zip(cols, row, strict=True):
                     s = self.slots[c]
                     if s.spatial:
+                        assert s.axis is not None  # build_mapspace gives every spatial slot an axis
                         u[spatial_keys.index((s.level, s.axis))] *= int(f)
                 usage[tuple(u)] = usage.get(tuple(u), 0) + 1
             nxt: dict[tuple[int, ...], int] = {}
             for st, cnt in states.items():
-                for u, k in usage.items():
-                    new = tuple(a * b for a, b in zip(st, u, strict=True))
+                for use, k in usage.items():
+                    new = tuple(a * b for a, b in zip(st, use, strict=True))
                     if all(v <= limit[key] for v, key in zip(new, spatial_keys, strict=True)):
                         nxt[new] = nxt.get(new, 0) + cnt * k
             states = nxt
@@ -534,7 +535,7 @@ class MapSpace:
             return None
         return row, orders, bypass
 
-    def to_mapping(self, row: Sequence[int], orders: dict[int, tuple[Dim, ...]],
+    def to_mapping(self, row: Sequence[int] | Array, orders: dict[int, tuple[Dim, ...]],
                    bypass: Sequence[frozenset[Tensor]]) -> Mapping:
         """The :class:`Mapping` of a factor row (loops of bound 1 omitted)."""
         levels = []
@@ -608,8 +609,8 @@ def build_mapspace(arch: Arch, layer: Layer, constraints: Constraints = FREE,
     for d in DIMS:
         cols = tuple(i for i, s in enumerate(slots) if s.dim is d)
         slots_of[d] = cols
-        limits = []
-        fixes = []
+        limits: list[int | None] = []
+        fixes: list[int | None] = []
         for i in cols:
             s = slots[i]
             limits.append(None if s.axis is None else fanout_limit(arch, layer, s.level, s.axis))

@@ -12,6 +12,7 @@ better within the limits, so a search never ends empty-handed when any of them i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from costmodel.evaluate import evaluate
@@ -33,11 +34,12 @@ def heuristic_seeds(space: MapSpace) -> list[tuple[str, Mapping]]:
     free = space if space.constraints == FREE else build_mapspace(arch, layer, FREE, acc)
     makers: list[tuple[str, Callable[[], Mapping | Invalid]]] = []
     if arch.crossbar is not None:
-        for name, flow in CROSSBAR_FLOWS.items():
-            makers.append((name, lambda f=flow: crossbar_mapping(arch, layer, f.mapping, t_inner=f.t_inner)))
+        for name, xflow in CROSSBAR_FLOWS.items():
+            make_xb = functools.partial(crossbar_mapping, arch, layer, xflow.mapping, t_inner=xflow.t_inner)
+            makers.append((name, make_xb))
     else:
         for name, flow in DATAFLOWS.items():
-            makers.append((name, lambda f=flow: heuristic_mapping(arch, layer, f, acc, capacity=free.fits)))
+            makers.append((name, functools.partial(heuristic_mapping, arch, layer, flow, acc, capacity=free.fits)))
         if arch.systolic_level is not None:
             makers.append(("scalesim", lambda: scalesim_os_mapping(arch, layer, acc)))
     out = []

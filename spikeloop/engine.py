@@ -114,14 +114,14 @@ def map_best(arch: Arch, network: Network, acc: Accounting, *, objective: str = 
             gap = f", gap {100 * res.gap:.3f} %" if res.gap else ""
             print(f"  {layer.name}: {res.status.value}{gap} in {res.wall_s:.2f} s", file=sys.stderr)
 
-    args = {"objective_name": objective, "time_limit_s": time_limit_s, "seed": seed, "workers": workers,
-            "accounting": acc, "report": report}
     if jobs > 1 and shapes > 1:
         from spikeloop.sweep.workers import local_executor
 
         with local_executor(min(jobs, shapes)) as pool:
-            return map_layers(arch, layers, executor=pool, **args)
-    return map_layers(arch, layers, **args)
+            return map_layers(arch, layers, objective_name=objective, time_limit_s=time_limit_s, seed=seed,
+                              workers=workers, accounting=acc, executor=pool, report=report)
+    return map_layers(arch, layers, objective_name=objective, time_limit_s=time_limit_s, seed=seed, workers=workers,
+                      accounting=acc, report=report)
 
 
 def run_network(arch: Arch, network: Network, *, dataflow: str | None = None, mapping_file: str | None = None,

@@ -78,8 +78,8 @@ def _agree(block: Mapping[str, Any], filled: Mapping[str, Any], level_path: str,
     if kind in _MEMORIES[:2] and "capacity_bits" in block and capacity_bits is not None:
         macros = filled.get("macros", 1) if kind == ComponentClass.SRAM.value else 1
         given = filled.get("capacity_bits")
-        numbers = all(isinstance(v, int) and not isinstance(v, bool) for v in (given, macros))
-        if numbers and given * macros != capacity_bits:
+        if (isinstance(given, int) and not isinstance(given, bool) and isinstance(macros, int)
+                and not isinstance(macros, bool) and given * macros != capacity_bits):
             times = f" x {macros} macros" if macros != 1 else ""
             raise LevelEstimateError(
                 f"{level_path}.estimate.capacity_bits",

@@ -50,6 +50,7 @@ def render(res: SearchResult, space: dict, arch_name: str, layer_name: str) -> s
             f"x {space['bypass_choices']:,} bypass choices = {space['total']:.3g}\n")
     if c is None:
         return head + f"status {res.status.value}: {res.invalid}"
+    assert res.mapping is not None  # a search result has a mapping whenever it has a cost
     gap = f"{100 * res.gap:.3f} %" if res.gap is not None else "-"  # fixed point: float noise reads 0.000
     rows = [["status", res.status.value], ["energy", si(c.total_energy_pj * 1e-12, "J")],
             ["cycles", f"{c.cycles:,.0f}"], ["EDP", si(c.edp_pj_s * 1e-12, "J·s")],
@@ -86,6 +87,7 @@ def _cmd(args: argparse.Namespace) -> int:
                 Path(args.out).write_text(dump(arch, res.mapping, args.format))
             print(f"wrote {args.out} ({args.format})", file=sys.stderr)
         if args.export_timeloop:
+            assert tl_layer is not None  # --export-timeloop made tl true, so tl_layer was built above
             written = write_timeloop(args.export_timeloop, arch, tl_layer, res.mapping)
             print(f"wrote {', '.join(map(str, written))} (timeloop-model inputs)", file=sys.stderr)
         for w in timeloop_warnings(arch, tl_layer, res.mapping) if tl_layer is not None else ():

@@ -26,6 +26,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import archspecs
 from costmodel.arch import Arch, load_arch
@@ -154,7 +155,7 @@ def search_layer(arch: Arch, layer: Layer, time_limit_s: float | None, workers: 
 def write_store(arch_name: str, time_limit_s: float | None, workers: int, path: Path = STORE) -> None:
     arch = load_arch(arch_name)
     layers = table2_layers()
-    out = {
+    out: dict[str, Any] = {
         "about": (
             "CP-SAT mappings (random search where CP-SAT found none) of the Table II workloads' layers, for "
             f"the table2-sata-<WORK>-best rows; written by {COMMAND}. spikeloop reproduce re-prices every "

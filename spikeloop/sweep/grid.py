@@ -190,7 +190,7 @@ def _read_linked(node: Node, key: str) -> list[Axis]:
         if len(paths) < 2:
             raise SpecError(f"{group.where()}: a linked group needs at least two paths (one path alone goes under "
                             f"overrides), got {len(paths)}")
-        columns = []
+        columns: list[list[Any]] = []
         for path in paths:
             values = group.raw(path)
             if not isinstance(values, list) or not values:

@@ -15,6 +15,7 @@ infinite (an old results file), is never on a front.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -210,6 +211,16 @@ def _flow(r: Record) -> str:
     return str(r.get("dataflow")) + (f" ({r['objective']})" if r.get("objective") else "")
 
 
+def _override_value(path: str, r: Record) -> str:
+    """How the table shows a record's value of the override ``path``."""
+    return _short_value((r.get("overrides") or {}).get(path, "-"))
+
+
+def _override_label(path: str, short: str, r: Record) -> str:
+    """How a point label shows a record's value of the override ``path`` (named ``short``)."""
+    return f"{short}={_short_value((r.get('overrides') or {}).get(path, '-'), path)}"
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     """A design parameter of a group's points: its table header, how the table shows a record's value, and how
@@ -227,8 +238,8 @@ def _all_columns(records: Sequence[Record]) -> list[Column]:
         short = _short_path(path)
         cols.append(Column(
             path,
-            lambda r, p=path: _short_value((r.get("overrides") or {}).get(p, "-")),
-            lambda r, p=path, s=short: f"{s}={_short_value((r.get('overrides') or {}).get(p, '-'), p)}",
+            functools.partial(_override_value, path),
+            functools.partial(_override_label, path, short),
         ))
     cols.append(Column("dataflow", _flow, _flow))
     cols.append(Column("T", lambda r: str(r.get("T")), lambda r: f"T={r.get('T')}"))
@@ -419,10 +430,11 @@ def plot_pareto(groups: Sequence[ParetoGroup], png: str | Path, *, title: str = 
     rc: Any = {**STYLE, "axes.prop_cycle": cycler(color=list(PALETTE)), "axes.grid.axis": "both"}
     with matplotlib.rc_context(rc):
         fig = Figure(figsize=(4.4 * npanels + 0.6, panels_in + text_in + 0.5), layout="constrained")
-        top, bottom = fig.subfigures(2, 1, height_ratios=[panels_in, text_in])
+        top, bottom = fig.subfigures(2, 1, squeeze=False, height_ratios=[panels_in, text_in])[:, 0]
         axs = top.subplots(len(groups), npanels, squeeze=False)
         for row, g in enumerate(groups):
-            ts = sorted({r.get("T") for r in g.records})
+            t_values: set[Any] = {r.get("T") for r in g.records}  # record values are untyped JSON
+            ts = sorted(t_values)
             flows = sorted({_flow(r) for r in g.records})
             color = {t: PALETTE[k % len(PALETTE)] for k, t in enumerate(ts)}
             marker = {f: _MARKERS[k % len(_MARKERS)] for k, f in enumerate(flows)}
