@@ -39,8 +39,15 @@ def vgg9_conv2_to_conv7(seed: int = 0) -> SNNModel:
     for i, (c, k) in enumerate(chans, start=2):
         w = (rng.standard_normal((k, c, 3, 3)) * np.sqrt(2.0 / (9 * c))).astype(np.float32)
         layers.append(Conv(name=f"conv{i}", weight=w, stride=1, padding=1))
-        layers.append(BatchNorm(name=f"bn{i}", gamma=np.ones(k, np.float32), beta=np.zeros(k, np.float32),
-                                mean=np.zeros(k, np.float32), var=np.ones(k, np.float32)))
+        layers.append(
+            BatchNorm(
+                name=f"bn{i}",
+                gamma=np.ones(k, np.float32),
+                beta=np.zeros(k, np.float32),
+                mean=np.zeros(k, np.float32),
+                var=np.ones(k, np.float32),
+            )
+        )
         layers.append(LIF(neuron=Neuron(leak=0.9, threshold=1.0)))
         if i in (2, 4):
             layers.append(AvgPool(size=2))
@@ -58,9 +65,13 @@ def bench_digits(threads: int) -> list[tuple[str, str]]:
         out = forward(exp.model, exp.split.x_test, CrossbarBackend(chip, threads=threads))
         t2 = time.perf_counter()
         acc = accuracy(out, exp.split.y_test)
-        rows.append((f"(a) digits test split, 360 images x T=4, {enc.value}, {chip.n_crossbars} crossbars, "
-                     f"threads={threads} (accuracy {100 * acc:.2f} %)",
-                     f"{t2 - t1:.2f} s inference (+ {t1 - t0:.2f} s one-off programming, G_eff, ADC calibration)"))
+        rows.append(
+            (
+                f"(a) digits test split, 360 images x T=4, {enc.value}, {chip.n_crossbars} crossbars, "
+                f"threads={threads} (accuracy {100 * acc:.2f} %)",
+                f"{t2 - t1:.2f} s inference (+ {t1 - t0:.2f} s one-off programming, G_eff, ADC calibration)",
+            )
+        )
     return rows
 
 
@@ -74,8 +85,10 @@ def bench_geff() -> list[tuple[str, str]]:
     for k in range(4):
         effective_conductance_sparse(g[k], 1.0, 1.0)
     per_sparse = (time.perf_counter() - t0) / 4
-    return [("(b) G_eff of one 64x64 crossbar, block solver (batch of 32)", f"{1e3 * per_block:.1f} ms"),
-            ("(b) G_eff of one 64x64 crossbar, sparse LU (splu) + 64 solves", f"{1e3 * per_sparse:.1f} ms")]
+    return [
+        ("(b) G_eff of one 64x64 crossbar, block solver (batch of 32)", f"{1e3 * per_block:.1f} ms"),
+        ("(b) G_eff of one 64x64 crossbar, sparse LU (splu) + 64 solves", f"{1e3 * per_sparse:.1f} ms"),
+    ]
 
 
 def bench_vgg9(batch: int, steps: int, thread_counts: list[int]) -> list[tuple[str, str]]:
@@ -87,30 +100,44 @@ def bench_vgg9(batch: int, steps: int, thread_counts: list[int]) -> list[tuple[s
     base = default_settings(encoding=Encoding.OFFSET)
     cache = GeffCache()
     rows = []
-    configs = [("IR drop only (1 ohm), ideal ADC", replace(base, variation_sigma=0.0, read_noise_sigma=0.0,
-                                                           adc_bits=None)),
-               ("IR drop + variation + read noise + 4-bit ADC", base)]
+    configs = [
+        ("IR drop only (1 ohm), ideal ADC", replace(base, variation_sigma=0.0, read_noise_sigma=0.0, adc_bits=None)),
+        ("IR drop + variation + read noise + 4-bit ADC", base),
+    ]
     for name, s in configs:
         cal = calibrate_adc(model, s, spikes[:2]) if s.adc_bits is not None else None
         t0 = time.perf_counter()
         before = cache.computed
         chip = program_chip(model, s, cache, cal)
         t1 = time.perf_counter()
-        rows.append((f"(c) VGG9 conv2..conv7: programming {chip.n_crossbars} crossbars, {name} "
-                     f"({cache.computed - before} G_eff solved, one-off)", f"{t1 - t0:.1f} s"))
+        rows.append(
+            (
+                f"(c) VGG9 conv2..conv7: programming {chip.n_crossbars} crossbars, {name} "
+                f"({cache.computed - before} G_eff solved, one-off)",
+                f"{t1 - t0:.1f} s",
+            )
+        )
         for threads in thread_counts:
             backend = CrossbarBackend(chip, threads=threads)
             forward(model, spikes[:1], backend, timesteps=1)  # warm-up
             t2 = time.perf_counter()
             forward(model, spikes, backend)
             per = (time.perf_counter() - t2) / (batch * steps)
-            rows.append((f"(c) VGG9 conv2..conv7, {name}, batch {batch} x T={steps}, threads={threads}",
-                         f"{per:.4f} s per image-timestep"))
+            rows.append(
+                (
+                    f"(c) VGG9 conv2..conv7, {name}, batch {batch} x T={steps}, threads={threads}",
+                    f"{per:.4f} s per image-timestep",
+                )
+            )
     t0 = time.perf_counter()
     forward(model, spikes, SoftwareBackend(model, bits=4))
     per_sw = (time.perf_counter() - t0) / (batch * steps)
-    rows.append(("(c) same network, software quantized reference (no crossbars), threads=1",
-                 f"{per_sw:.4f} s per image-timestep"))
+    rows.append(
+        (
+            "(c) same network, software quantized reference (no crossbars), threads=1",
+            f"{per_sw:.4f} s per image-timestep",
+        )
+    )
     return rows
 
 

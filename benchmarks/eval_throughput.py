@@ -123,8 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(args.seed)
     sizes = [int(s) for s in args.sizes.split(",")]
     dims = " ".join(f"{d.value}={layer.bound(d)}" for d in DIMS)
-    print(f"# evaluation throughput: {args.network}/{layer.name} ({dims}) on {arch.name}, "
-          f"{args.dataflow} structure ({len(structure.positions)} loops), 1 thread\n")
+    print(
+        f"# evaluation throughput: {args.network}/{layer.name} ({dims}) on {arch.name}, "
+        f"{args.dataflow} structure ({len(structure.positions)} loops), 1 thread\n"
+    )
 
     t0 = time.perf_counter()
     lamb = LambdifiedBatch(arch, layer, structure)
@@ -151,8 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     scalar_rate = len(mappings) / (time.perf_counter() - t0)
     valid = [not isinstance(c, Invalid) for c in costs]
     batch = evaluate_batch(arch, layer, structure, f)
-    agree = all(abs(c.total_energy_pj - e) <= 1e-9 * abs(e)
-                for c, e, v in zip(costs, batch.energy_pj, valid, strict=True) if v)
+    agree = all(
+        abs(c.total_energy_pj - e) <= 1e-9 * abs(e) for c, e, v in zip(costs, batch.energy_pj, valid, strict=True) if v
+    )
     rows.append(("evaluate (scalar)", len(mappings), scalar_rate, float(np.mean(valid))))
 
     print("| path              | batch   | mappings / s | vs target | valid |")
@@ -160,10 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     for name, m, rate, v in rows:
         print(f"| {name:<17} | {m:>7,} | {rate:>12,.0f} | {rate / TARGET:>8.2f}x | {v:>5.2f} |")
     best = max(r[2] for r in rows if r[0] == "evaluate_batch")
-    print(f"\nevaluate_batch best: {best:,.0f} mappings/s on one core "
-          f"({'meets' if best >= TARGET else 'BELOW'} the {TARGET:,} target); "
-          f"lambdified build (once per structure): {lamb_build:.2f} s; "
-          f"scalar evaluate() agrees with evaluate_batch: {agree}")
+    print(
+        f"\nevaluate_batch best: {best:,.0f} mappings/s on one core "
+        f"({'meets' if best >= TARGET else 'BELOW'} the {TARGET:,} target); "
+        f"lambdified build (once per structure): {lamb_build:.2f} s; "
+        f"scalar evaluate() agrees with evaluate_batch: {agree}"
+    )
 
     if args.profile:
         m = sizes[-1]

@@ -43,8 +43,12 @@ from mappers.seeds import heuristic_seeds  # noqa: E402
 NETWORKS = ("vgg16-tinyimagenet", "resnet18-tinyimagenet", "dvs-gesture")
 ARCHS = ("sata", "generic3")
 # the hardest layers of the acceptance suite (largest deterministic time), for the ablation
-IDEA_LAYERS = (("sata", "vgg16-tinyimagenet", "conv2"), ("sata", "dvs-gesture", "conv3"),
-               ("generic3", "vgg16-tinyimagenet", "conv2"), ("generic3", "dvs-gesture", "conv1"))
+IDEA_LAYERS = (
+    ("sata", "vgg16-tinyimagenet", "conv2"),
+    ("sata", "dvs-gesture", "conv3"),
+    ("generic3", "vgg16-tinyimagenet", "conv2"),
+    ("generic3", "dvs-gesture", "conv1"),
+)
 IDEAS = ("hull_cuts", "log_fanout", "linear_cycles", "spill_terms", "symmetry", "cutoff", "hint")
 
 
@@ -74,24 +78,31 @@ def best_dataflow(arch, layer) -> tuple[float | None, str]:  # noqa: ANN001
     return best
 
 
-def acceptance(archs: list[str], networks: list[str], layers: list[str] | None, time_limit: float | None,
-               workers: int) -> None:
+def acceptance(
+    archs: list[str], networks: list[str], layers: list[str] | None, time_limit: float | None, workers: int
+) -> None:
     rows = []
     for arch_name in archs:
         arch = load_arch(arch_name)
         for network in networks:
-            print(f"\n## {network} on {arch.name} (energy, free mapspace, {workers} workers"
-                  + (f", wall limit {time_limit:g} s" if time_limit else ", deterministic budget") + ")\n")
-            print("| layer | status | gap | wall s | CPU s | det. s | CP-SAT energy pJ | best dataflow | "
-                  "dataflow/CP-SAT | random/CP-SAT (same wall) | T sits at |")
+            print(
+                f"\n## {network} on {arch.name} (energy, free mapspace, {workers} workers"
+                + (f", wall limit {time_limit:g} s" if time_limit else ", deterministic budget")
+                + ")\n"
+            )
+            print(
+                "| layer | status | gap | wall s | CPU s | det. s | CP-SAT energy pJ | best dataflow | "
+                "dataflow/CP-SAT | random/CP-SAT (same wall) | T sits at |"
+            )
             print("|---|---|---|---|---|---|---|---|---|---|---|")
             for layer in distinct_weight_layers(network):
                 if layers and layer.name not in layers:
                     continue
                 t0, c0 = time.perf_counter(), cpu_s()
                 space = build_mapspace(arch, layer, constraints_for(arch, None))
-                cp = cpsat_search(space, Objective.ENERGY,
-                                  SolverConfig(time_limit_s=time_limit, seed=0, workers=workers))
+                cp = cpsat_search(
+                    space, Objective.ENERGY, SolverConfig(time_limit_s=time_limit, seed=0, workers=workers)
+                )
                 wall, cpu = time.perf_counter() - t0, cpu_s() - c0
                 rnd = random_search(space, Objective.ENERGY, time_limit_s=max(wall, 0.05), seed=0)
                 df, df_name = best_dataflow(arch, layer)
@@ -99,22 +110,30 @@ def acceptance(archs: list[str], networks: list[str], layers: list[str] | None, 
                 gap = f"{100 * cp.gap:.2g} %" if cp.gap is not None else "-"
                 ratio_df = f"{df / ce:.3f}" if (df and ce) else "-"
                 ratio_rnd = f"{re_ / ce:.3f}" if (re_ and ce) else "-"
-                print(f"| {layer.name} | {cp.status.value} | {gap} | {wall:.1f} | {cpu:.1f} | "
-                      f"{cp.deterministic_s or 0:.2f} | {ce:.6g} | {df_name} | {ratio_df} | {ratio_rnd} | "
-                      f"{cp.mapping.t_position() if cp.mapping else '-'} |", flush=True)
+                print(
+                    f"| {layer.name} | {cp.status.value} | {gap} | {wall:.1f} | {cpu:.1f} | "
+                    f"{cp.deterministic_s or 0:.2f} | {ce:.6g} | {df_name} | {ratio_df} | {ratio_rnd} | "
+                    f"{cp.mapping.t_position() if cp.mapping else '-'} |",
+                    flush=True,
+                )
                 rows.append((arch_name, network, layer.name, cp.status.value, cp.gap, wall, cpu))
     n = len(rows)
     opt = sum(1 for r in rows if r[3] == "OPTIMAL" and (r[4] or 0) == 0)
     within = sum(1 for r in rows if r[3] == "OPTIMAL" and r[5] <= 10.0)
-    print(f"\n{opt} of {n} layer shapes OPTIMAL with gap 0; {within} of them within 10 s wall on this machine "
-          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores); CPU s: median "
-          f"{sorted(r[6] for r in rows)[n // 2] if n else 0:.1f}, max {max((r[6] for r in rows), default=0):.1f}")
+    print(
+        f"\n{opt} of {n} layer shapes OPTIMAL with gap 0; {within} of them within 10 s wall on this machine "
+        f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores); CPU s: median "
+        f"{sorted(r[6] for r in rows)[n // 2] if n else 0:.1f}, max {max((r[6] for r in rows), default=0):.1f}"
+    )
 
 
 def ideas(workers: int, time_limit: float | None) -> None:
     variants = [("all on", ModelOptions())] + [(f"no {i}", replace(ModelOptions(), **{i: False})) for i in IDEAS]
-    print(f"\n## CP-SAT ideas: each switched off in turn ({workers} workers"
-          + (f", wall limit {time_limit:g} s" if time_limit else "") + "); cell = status, deterministic s, wall s\n")
+    print(
+        f"\n## CP-SAT ideas: each switched off in turn ({workers} workers"
+        + (f", wall limit {time_limit:g} s" if time_limit else "")
+        + "); cell = status, deterministic s, wall s\n"
+    )
     heads = [f"{a} {n} {la}" for a, n, la in IDEA_LAYERS]
     print("| variant | " + " | ".join(heads) + " |")
     print("|---" * (len(heads) + 1) + "|")
@@ -125,8 +144,9 @@ def ideas(workers: int, time_limit: float | None) -> None:
             layer = load_network(network).layer(layer_name)
             t0 = time.perf_counter()
             space = build_mapspace(arch, layer)
-            cp = cpsat_search(space, Objective.ENERGY, SolverConfig(time_limit_s=time_limit, seed=0,
-                                                                    workers=workers, options=opts))
+            cp = cpsat_search(
+                space, Objective.ENERGY, SolverConfig(time_limit_s=time_limit, seed=0, workers=workers, options=opts)
+            )
             gap = "" if cp.status.value == "OPTIMAL" else f" gap {100 * (cp.gap or 1):.2g} %"
             cells.append(f"{cp.status.value[:4]}{gap}, {cp.deterministic_s or 0:.2f}, {time.perf_counter() - t0:.1f}")
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
@@ -145,8 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.suite == "ideas":
         ideas(args.workers, args.time_limit)
     else:
-        acceptance(args.archs.split(","), args.networks.split(","),
-                   args.layers.split(",") if args.layers else None, args.time_limit, args.workers)
+        acceptance(
+            args.archs.split(","),
+            args.networks.split(","),
+            args.layers.split(",") if args.layers else None,
+            args.time_limit,
+            args.workers,
+        )
     print(f"\nbenchmark wall time {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     return 0
 

@@ -62,8 +62,7 @@ def main() -> None:
         grid_file.write_text(GRID.format(network=args.network))
         tasks = load_grid(grid_file).tasks
         assert len(tasks) >= 200
-        print(f"grid: {len(tasks)} points (generic3 x {args.network}, heuristic dataflows); "
-              f"{os.cpu_count()} CPUs")
+        print(f"grid: {len(tasks)} points (generic3 x {args.network}, heuristic dataflows); {os.cpu_count()} CPUs")
         runs: list[tuple[str, float, dict, float, str]] = []
         for n in args.workers:
             out = Path(tmp) / f"local{n}.jsonl"
@@ -85,12 +84,16 @@ def main() -> None:
             client.close()
             runs.append((f"Dask {args.scheduler}, {slots} threads", wall, *_records(out), load))
         base = runs[0][1]
-        print("busy = summed per-point evaluation time / wall time (mean workers computing); "
-              "the load average before each run shows other work on the machine")
+        print(
+            "busy = summed per-point evaluation time / wall time (mean workers computing); "
+            "the load average before each run shows other work on the machine"
+        )
         for name, wall, recs, busy, load in runs:
             assert recs == runs[0][2], f"{name}: results differ from {runs[0][0]}"
-            print(f"{name:<28} {wall:6.1f} s  {len(tasks) / wall:6.2f} points/s  speed-up {base / wall:4.2f}x  "
-                  f"busy {busy / wall:4.2f}  mean {busy / len(tasks) * 1e3:5.0f} ms/point  ({load})")
+            print(
+                f"{name:<28} {wall:6.1f} s  {len(tasks) / wall:6.2f} points/s  speed-up {base / wall:4.2f}x  "
+                f"busy {busy / wall:4.2f}  mean {busy / len(tasks) * 1e3:5.0f} ms/point  ({load})"
+            )
         print("all runs agree point for point")
 
 

@@ -34,20 +34,44 @@ GOLDEN = DATA / "golden.json"
 
 #: case -> its Timeloop input files, relative to tests/data/timeloop.
 CASES: dict[str, list[str]] = {
-    "eyeriss_like": ["eyeriss_like/arch.yaml", "eyeriss_like/problem.yaml", "eyeriss_like/mapping.yaml",
-                     "eyeriss_like/ERT.yaml"],
-    "eyeriss_like_b": ["eyeriss_like/arch.yaml", "eyeriss_like/problem.yaml", "eyeriss_like/mapping_b.yaml",
-                       "eyeriss_like/ERT.yaml"],
-    "eyeriss_like_rs_dram": ["eyeriss_like/arch.yaml", "eyeriss_like/problem.yaml",
-                             "eyeriss_like/mapping_rs_dram.yaml", "eyeriss_like/ERT.yaml"],
-    "eyeriss_like_stride2": ["eyeriss_like/arch.yaml", "eyeriss_like/problem_stride2.yaml",
-                             "eyeriss_like/mapping_stride2.yaml", "eyeriss_like/ERT.yaml"],
+    "eyeriss_like": [
+        "eyeriss_like/arch.yaml",
+        "eyeriss_like/problem.yaml",
+        "eyeriss_like/mapping.yaml",
+        "eyeriss_like/ERT.yaml",
+    ],
+    "eyeriss_like_b": [
+        "eyeriss_like/arch.yaml",
+        "eyeriss_like/problem.yaml",
+        "eyeriss_like/mapping_b.yaml",
+        "eyeriss_like/ERT.yaml",
+    ],
+    "eyeriss_like_rs_dram": [
+        "eyeriss_like/arch.yaml",
+        "eyeriss_like/problem.yaml",
+        "eyeriss_like/mapping_rs_dram.yaml",
+        "eyeriss_like/ERT.yaml",
+    ],
+    "eyeriss_like_stride2": [
+        "eyeriss_like/arch.yaml",
+        "eyeriss_like/problem_stride2.yaml",
+        "eyeriss_like/mapping_stride2.yaml",
+        "eyeriss_like/ERT.yaml",
+    ],
     "simple_os": ["simple_os/arch.yaml", "simple_os/problem.yaml", "simple_os/mapping.yaml", "simple_os/ERT.yaml"],
     # written by `spikeloop map --arch generic3 --network vgg9-cifar10 --layer L -T 1 --export-timeloop DIR`
-    "generic3_conv3": ["generic3_conv3/arch.yaml", "generic3_conv3/problem.yaml", "generic3_conv3/mapping.yaml",
-                       "generic3_conv3/ERT.yaml"],
-    "generic3_fc1": ["generic3_fc1/arch.yaml", "generic3_fc1/problem.yaml", "generic3_fc1/mapping.yaml",
-                     "generic3_fc1/ERT.yaml"],
+    "generic3_conv3": [
+        "generic3_conv3/arch.yaml",
+        "generic3_conv3/problem.yaml",
+        "generic3_conv3/mapping.yaml",
+        "generic3_conv3/ERT.yaml",
+    ],
+    "generic3_fc1": [
+        "generic3_fc1/arch.yaml",
+        "generic3_fc1/problem.yaml",
+        "generic3_fc1/mapping.yaml",
+        "generic3_fc1/ERT.yaml",
+    ],
 }
 SPACES = ("Weights", "Inputs", "Outputs")
 _NUM = r"([-+]?[0-9][0-9.eE+-]*)"
@@ -143,9 +167,17 @@ def golden_of(stats: dict[str, Any]) -> dict[str, Any]:
                 links.setdefault(name, {})[space] = entry["Link transfers"]
     total = sum(lv["energy_pj"] for lv in levels) + compute.get("energy_pj", 0.0) + network_pj
     sm = stats["summary"]
-    return {"levels": levels, "macs": compute.get("computes"), "mac_energy_pj": compute.get("energy_pj"),
-            "network_energy_pj": round(network_pj, 2), "link_transfers": links, "total_energy_pj": round(total, 2),
-            "fj_per_mac": sm.get("fJ/Compute"), "cycles": sm.get("Cycles"), "utilization": sm.get("Utilization")}
+    return {
+        "levels": levels,
+        "macs": compute.get("computes"),
+        "mac_energy_pj": compute.get("energy_pj"),
+        "network_energy_pj": round(network_pj, 2),
+        "link_transfers": links,
+        "total_energy_pj": round(total, 2),
+        "fj_per_mac": sm.get("fJ/Compute"),
+        "cycles": sm.get("Cycles"),
+        "utilization": sm.get("Utilization"),
+    }
 
 
 def run_timeloop(binary: str, files: list[str]) -> dict[str, Any]:
@@ -165,10 +197,13 @@ def compare(case: str, golden: dict[str, Any]) -> list[tuple[str, float, float]]
     from spikeloop.timeloop import run_model
 
     _, r = run_model([str(DATA / f) for f in CASES[case]])
-    rows = [("MACs", golden["macs"], r.macs), ("cycles", golden["cycles"], r.cycles),
-            ("utilization", golden["utilization"], round(r.utilization, 2)),
-            ("mac energy pJ", golden["mac_energy_pj"], r.mac_energy_pj),
-            ("total energy pJ", golden["total_energy_pj"], r.total_energy_pj)]
+    rows = [
+        ("MACs", golden["macs"], r.macs),
+        ("cycles", golden["cycles"], r.cycles),
+        ("utilization", golden["utilization"], round(r.utilization, 2)),
+        ("mac energy pJ", golden["mac_energy_pj"], r.mac_energy_pj),
+        ("total energy pJ", golden["total_energy_pj"], r.total_energy_pj),
+    ]
     ours = {lv.name: lv for lv in r.levels}
     for lv in golden["levels"]:
         mine = ours.get(lv["name"])
@@ -176,16 +211,24 @@ def compare(case: str, golden: dict[str, Any]) -> list[tuple[str, float, float]]
         for space in sorted(spaces):
             actions = set(lv["counts"].get(space, {})) | set(mine.counts.get(space, {}) if mine else {})
             for a in sorted(actions):
-                rows.append((f"{lv['name']} {space} {a}", lv["counts"].get(space, {}).get(a, 0),
-                             mine.counts.get(space, {}).get(a, 0) if mine else 0))
+                rows.append(
+                    (
+                        f"{lv['name']} {space} {a}",
+                        lv["counts"].get(space, {}).get(a, 0),
+                        mine.counts.get(space, {}).get(a, 0) if mine else 0,
+                    )
+                )
         rows.append((f"{lv['name']} energy pJ", lv["energy_pj"], mine.energy_pj if mine else 0))
     return rows
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--timeloop", default=os.environ.get("TIMELOOP_MODEL") or shutil.which("timeloop-model"),
-                    help="the timeloop-model binary (default: $TIMELOOP_MODEL or timeloop-model on PATH)")
+    ap.add_argument(
+        "--timeloop",
+        default=os.environ.get("TIMELOOP_MODEL") or shutil.which("timeloop-model"),
+        help="the timeloop-model binary (default: $TIMELOOP_MODEL or timeloop-model on PATH)",
+    )
     ap.add_argument("--check", action="store_true", help="compare with golden.json instead of writing it")
     ap.add_argument("--compare", action="store_true", help="print spikeloop's numbers beside Timeloop's")
     ap.add_argument("--only", nargs="*", default=None, help="cases to run (default: all)")

@@ -120,11 +120,29 @@ class Accounting:
 
 
 #: Options that only make sense on an arch with a ``crossbar:`` section.
-CROSSBAR_OPTIONS = ("activity", "pe_cycle_charges", "output_size", "packing", "weight_bits",
-                    "membrane_bits", "activation_bits", "lif_area_layers", "lif_logic_area", "noc")
+CROSSBAR_OPTIONS = (
+    "activity",
+    "pe_cycle_charges",
+    "output_size",
+    "packing",
+    "weight_bits",
+    "membrane_bits",
+    "activation_bits",
+    "lif_area_layers",
+    "lif_logic_area",
+    "noc",
+)
 #: Options of the public SATA tool's counting (systolic archs).
-SATA_TOOL_OPTIONS = ("mac_padding", "fc_output_3x3", "weight_load_pass", "ofmap_write_quirk", "unpadded",
-                     "scalesim_memory", "ifmap_bits", "ifmap_buffer_fraction")
+SATA_TOOL_OPTIONS = (
+    "mac_padding",
+    "fc_output_3x3",
+    "weight_load_pass",
+    "ofmap_write_quirk",
+    "unpadded",
+    "scalesim_memory",
+    "ifmap_bits",
+    "ifmap_buffer_fraction",
+)
 
 
 def _sata_tool_options(node: Node, systolic: bool) -> dict[str, Any]:
@@ -156,13 +174,17 @@ def accounting_from_node(node: Node, name: str, *, crossbar: bool, systolic: boo
         names = (*(CROSSBAR_DATAFLOWS if crossbar else DIGITAL_DATAFLOWS), "best")
         kw["dataflow"] = node.str("dataflow")
         if kw["dataflow"] not in names:
-            raise node.error("dataflow", f"expected one of {', '.join(names)} (the dataflows of a "
-                                         f"{'crossbar' if crossbar else 'digital'} arch), got {kw['dataflow']!r}")
+            raise node.error(
+                "dataflow",
+                f"expected one of {', '.join(names)} (the dataflows of a "
+                f"{'crossbar' if crossbar else 'digital'} arch), got {kw['dataflow']!r}",
+            )
     if node.has("latency"):
         kw["latency"] = node.enum("latency", Latency)
         if kw["latency"] is Latency.PER_OUTPUT_NEURON and not crossbar:
-            raise node.error("latency", "per-output-neuron is the public SpikeSim script's rule: it needs a "
-                                        "crossbar: section")
+            raise node.error(
+                "latency", "per-output-neuron is the public SpikeSim script's rule: it needs a crossbar: section"
+            )
     if node.has("layer_overlap"):
         kw["layer_overlap"] = node.float("layer_overlap", minimum=0.0, maximum=1.0, strict_minimum=True)
     for key in ("price_weightless_layers", "update_reads", "drain_reads"):
@@ -204,6 +226,16 @@ def option_names() -> tuple[str, ...]:
     return tuple(f.name for f in fields(Accounting) if f.name not in ("name", "description"))
 
 
-__all__ = ["Accounting", "CrossbarMapping", "CROSSBAR_DATAFLOWS", "CROSSBAR_OPTIONS", "DIGITAL_DATAFLOWS", "NATIVE",
-           "SATA_TOOL_OPTIONS", "SpecError",
-           "accounting_from_node", "option_names", "profiles_from_node"]
+__all__ = [
+    "Accounting",
+    "CrossbarMapping",
+    "CROSSBAR_DATAFLOWS",
+    "CROSSBAR_OPTIONS",
+    "DIGITAL_DATAFLOWS",
+    "NATIVE",
+    "SATA_TOOL_OPTIONS",
+    "SpecError",
+    "accounting_from_node",
+    "option_names",
+    "profiles_from_node",
+]

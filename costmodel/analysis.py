@@ -266,14 +266,25 @@ class _Builder:
             self.quantities.append(quantity)
         return i
 
-    def access(self, level: int, tensor: Tensor, action: Action, quantity: Quantity, sign: int = 1, *,
-               compute_side: bool = False, pair: tuple[int, int] | None = None, rmw: bool = False) -> int:
+    def access(
+        self,
+        level: int,
+        tensor: Tensor,
+        action: Action,
+        quantity: Quantity,
+        sign: int = 1,
+        *,
+        compute_side: bool = False,
+        pair: tuple[int, int] | None = None,
+        rmw: bool = False,
+    ) -> int:
         i = self.q(quantity)
         self.accesses.append(Access(level, tensor, action, i, sign, compute_side, pair, rmw))
         return i
 
-    def cross(self, level: int, tensor: Tensor, quantity: Quantity, elements: int = 1,
-              pair: tuple[int, int] | None = None) -> None:
+    def cross(
+        self, level: int, tensor: Tensor, quantity: Quantity, elements: int = 1, pair: tuple[int, int] | None = None
+    ) -> None:
         self.traffic.append(Traffic(level, tensor, self.q(quantity), elements, pair))
 
 
@@ -309,7 +320,8 @@ def _tile(view: NestView, tensor: Tensor, level: int, stride: int) -> Quantity:
     if tensor is Tensor.I:
         windows = tuple(
             Window(tuple(j for j in inner if pos[j].dim is pd), tuple(j for j in inner if pos[j].dim is rd), stride)
-            for pd, rd in ((Dim.P, Dim.R), (Dim.Q, Dim.S)))
+            for pd, rd in ((Dim.P, Dim.R), (Dim.Q, Dim.S))
+        )
         return Quantity(tuple(j for j in inner if pos[j].dim in (Dim.T, Dim.N, Dim.C)), windows=windows)
     return Quantity(tuple(j for j in inner if pos[j].dim in RELEVANT[tensor]))
 
@@ -356,8 +368,7 @@ def _transfers(b: _Builder, tensor: Tensor, parent: int, child: int, presence: P
             made.append((qc, qp))
         b.ordered_pairs.extend([(made[0][0], made[1][0]), (made[0][1], made[1][1])])
         return
-    child_action, parent_action = ((Action.READ, Action.WRITE) if tensor is Tensor.S
-                                   else (Action.WRITE, Action.READ))
+    child_action, parent_action = (Action.READ, Action.WRITE) if tensor is Tensor.S else (Action.WRITE, Action.READ)
     b.access(child, tensor, child_action, residencies, pair=pair)
     b.access(parent, tensor, parent_action, residencies.without(group(parent)), pair=pair)
     for h in range(parent, child):
@@ -383,8 +394,9 @@ def _compute_side(b: _Builder, tensor: Tensor, level: int, presence: Presence | 
         updates = ops.without(group(level))
         b.access(level, tensor, Action.UPDATE, updates, compute_side=True)
         # first touches: every element once per instance (the relevant loops x the instances above the level)
-        first = Quantity(_positions(view, lambda j, p: p.dim in rel or (p.spatial and p.level < level)),
-                         presence=presence)
+        first = Quantity(
+            _positions(view, lambda j, p: p.dim in rel or (p.spatial and p.level < level)), presence=presence
+        )
         b.access(level, tensor, Action.READ, updates, compute_side=True, rmw=True)
         b.access(level, tensor, Action.READ, first, -1, compute_side=True, rmw=True)
     elif tensor is Tensor.U:
@@ -398,8 +410,10 @@ def _compute_side(b: _Builder, tensor: Tensor, level: int, presence: Presence | 
 def _reduction_split(view: NestView, level: int) -> tuple[int, ...]:
     """Spatial loops of reduction dims (C, R, S) above ``level``: when one is live, the instances of ``level``
     hold parts of the same partial sums, which must be reduced above it before the LIF can read them."""
-    return _positions(view, lambda j, p: p.spatial and p.level < level and p.dim in OP_SPACE[Tensor.O]
-                      and p.dim not in RELEVANT[Tensor.O])
+    return _positions(
+        view,
+        lambda j, p: p.spatial and p.level < level and p.dim in OP_SPACE[Tensor.O] and p.dim not in RELEVANT[Tensor.O],
+    )
 
 
 def _lif_reads(b: _Builder, cand: Sequence[int]) -> None:
@@ -411,7 +425,7 @@ def _lif_reads(b: _Builder, cand: Sequence[int]) -> None:
     lif = Quantity(_positions(view, lambda j, p: p.dim in OP_SPACE[Tensor.U]))
     for i, lv in enumerate(cand):
         split = _reduction_split(view, lv)
-        below = list(cand[i + 1:])
+        below = list(cand[i + 1 :])
         if view.keeps is not None:
             if below and _reduction_split(view, below[0]) == split:
                 continue  # the next kept level below is as complete: this level reads nothing
@@ -470,6 +484,14 @@ def analyze(view: NestView, stride: int, spiking: bool = True) -> Analysis:
         if view.candidates(tensor) and (spiking or tensor is not Tensor.U):
             _tensor(b, tensor)
     temporal = tuple(b.q(Quantity(_level_loops(view, lv))) for lv in range(view.n_levels))
-    return Analysis(view=view, quantities=tuple(b.quantities), accesses=tuple(b.accesses),
-                    traffic=tuple(b.traffic), tiles=tuple(b.tiles), macs=macs, lif_ops=lif, temporal=temporal,
-                    ordered_pairs=tuple(b.ordered_pairs))
+    return Analysis(
+        view=view,
+        quantities=tuple(b.quantities),
+        accesses=tuple(b.accesses),
+        traffic=tuple(b.traffic),
+        tiles=tuple(b.tiles),
+        macs=macs,
+        lif_ops=lif,
+        temporal=temporal,
+        ordered_pairs=tuple(b.ordered_pairs),
+    )

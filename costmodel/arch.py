@@ -317,8 +317,10 @@ class Arch:
         for p in self.profiles:
             if p.name == chosen:
                 return p
-        raise KeyError(f"{self.file or self.name}: profiles: no profile {chosen!r}; profiles: "
-                       f"{', '.join(p.name for p in self.profiles)}")
+        raise KeyError(
+            f"{self.file or self.name}: profiles: no profile {chosen!r}; profiles: "
+            f"{', '.join(p.name for p in self.profiles)}"
+        )
 
     @property
     def profile_names(self) -> tuple[str, ...]:
@@ -336,8 +338,9 @@ def _level(node: Node, technology_nm: float | None, clock_hz: float) -> Level:
     tcap = _tensor_capacities(node, keeps, capacity)
     fo = node.child("fanout", {})
     assert fo is not None
-    fanout = Fanout(x=fo.int("x", 1, maximum=MAX_FANOUT), y=fo.int("y", 1, maximum=MAX_FANOUT),
-                    systolic=fo.bool("systolic", False))
+    fanout = Fanout(
+        x=fo.int("x", 1, maximum=MAX_FANOUT), y=fo.int("y", 1, maximum=MAX_FANOUT), systolic=fo.bool("systolic", False)
+    )
     fo.done()
     energy, static, area, est = _energies(node, capacity, word_bits, technology_nm, clock_hz)
     stationary = frozenset(node.enum_list("stationary", Tensor, []))
@@ -349,10 +352,12 @@ def _level(node: Node, technology_nm: float | None, clock_hz: float) -> Level:
         capacity_bits=capacity,
         tensor_capacity_bits=tcap,
         word_bits=word_bits,
-        read_bandwidth_bits_per_cycle=node.optional_float("read_bandwidth_bits_per_cycle", minimum=0.0,
-                                                          strict_minimum=True),
-        write_bandwidth_bits_per_cycle=node.optional_float("write_bandwidth_bits_per_cycle", minimum=0.0,
-                                                           strict_minimum=True),
+        read_bandwidth_bits_per_cycle=node.optional_float(
+            "read_bandwidth_bits_per_cycle", minimum=0.0, strict_minimum=True
+        ),
+        write_bandwidth_bits_per_cycle=node.optional_float(
+            "write_bandwidth_bits_per_cycle", minimum=0.0, strict_minimum=True
+        ),
         energy_pj=energy,
         access_granularity=node.enum("access_granularity", Granularity, Granularity.PACKED),
         static_pj_per_cycle=static,
@@ -406,8 +411,9 @@ def _tensor_capacities(node: Node, keeps: frozenset[Tensor], capacity: int | Non
     return tuple(tcap)
 
 
-def _energies(node: Node, capacity: int | None, word_bits: int, technology_nm: float | None,
-              clock_hz: float) -> tuple[tuple[tuple[Action, float], ...], float, float, tuple[tuple[str, Any], ...]]:
+def _energies(
+    node: Node, capacity: int | None, word_bits: int, technology_nm: float | None, clock_hz: float
+) -> tuple[tuple[tuple[Action, float], ...], float, float, tuple[tuple[str, Any], ...]]:
     """Per-action energies, static power and area: given as numbers, or estimated from an ``estimate:`` block
     (:mod:`costmodel.components`), never both."""
     actions = (Action.READ, Action.WRITE, Action.UPDATE)
@@ -418,12 +424,20 @@ def _energies(node: Node, capacity: int | None, word_bits: int, technology_nm: f
         from costmodel.components import LevelEstimateError, estimate_level
 
         try:  # errors name the key the bad value was written at (the block's, the level's or the arch's)
-            est = estimate_level(node.raw("estimate"), level_path=node.path, capacity_bits=capacity,
-                                 word_bits=word_bits, technology_nm=technology_nm)
+            est = estimate_level(
+                node.raw("estimate"),
+                level_path=node.path,
+                capacity_bits=capacity,
+                word_bits=word_bits,
+                technology_nm=technology_nm,
+            )
         except LevelEstimateError as exc:
             raise SpecError(f"{node.file}: {exc}") from None
-        energy: tuple[tuple[Action, float], ...] = ((Action.READ, est.read_pj), (Action.WRITE, est.write_pj),
-                                                    (Action.UPDATE, est.update_pj))
+        energy: tuple[tuple[Action, float], ...] = (
+            (Action.READ, est.read_pj),
+            (Action.WRITE, est.write_pj),
+            (Action.UPDATE, est.update_pj),
+        )
         return energy, est.static_pj_per_cycle(clock_hz), est.area_um2, tuple(sorted(est.to_dict().items()))
     en = node.child("energy_pj")
     assert en is not None
@@ -474,12 +488,17 @@ def device_from_node(node: Node) -> Device:
     g_min_us = cell.float("g_min_us")
     g_max_us = cell.float("g_max_us", minimum=g_min_us, strict_minimum=True)
     dev = Device(
-        rows=xbar.int("rows", maximum=MAX_FANOUT), columns=xbar.int("columns", maximum=MAX_FANOUT),
-        g_min_s=g_min_us * 1e-6, g_max_s=g_max_us * 1e-6, bits_per_cell=cell.int("bits_per_cell", maximum=16),
+        rows=xbar.int("rows", maximum=MAX_FANOUT),
+        columns=xbar.int("columns", maximum=MAX_FANOUT),
+        g_min_s=g_min_us * 1e-6,
+        g_max_s=g_max_us * 1e-6,
+        bits_per_cell=cell.int("bits_per_cell", maximum=16),
         weight_bits=node.int("weight_bits", minimum=2, maximum=32),
         read_voltage_v=node.float("read_voltage_v", minimum=0.0, strict_minimum=True),
-        r_row_ohm=wire.float("r_row_ohm"), r_col_ohm=wire.float("r_col_ohm"),
-        variation_sigma=node.float("programming_variation_sigma"), read_noise_sigma=node.float("read_noise_sigma"),
+        r_row_ohm=wire.float("r_row_ohm"),
+        r_col_ohm=wire.float("r_col_ohm"),
+        variation_sigma=node.float("programming_variation_sigma"),
+        read_noise_sigma=node.float("read_noise_sigma"),
         adc_bits=adc.int("bits", maximum=32),
         adc_percentile=adc.float("calibration_percentile", minimum=0.0, maximum=100.0, strict_minimum=True),
     )
@@ -504,18 +523,26 @@ def _crossbar(node: Node, levels: tuple[Level, ...], device: Device | None) -> C
         raise node.error("pe_level", "expected tile_level above pe_level above level (outer to inner)")
     fo = levels[cell].fanout
     if (fo.y, fo.x) != (device.rows, device.columns):
-        raise node.error("level", f"level {names[cell]}'s fanout is {fo.y} rows x {fo.x} columns, the device block "
-                                  f"says {device.rows} x {device.columns}")
+        raise node.error(
+            "level",
+            f"level {names[cell]}'s fanout is {fo.y} rows x {fo.x} columns, the device block "
+            f"says {device.rows} x {device.columns}",
+        )
     en, ar = node.child("energy_pj"), node.child("area_um2")
     assert en is not None and ar is not None
     energy = CrossbarEnergy(**{k: en.float(k) for k in CrossbarEnergy.__dataclass_fields__})
     xb = Crossbar(
-        level=cell, pe_level=pe, tile_level=tile, bits_per_cell=device.bits_per_cell,
+        level=cell,
+        pe_level=pe,
+        tile_level=tile,
+        bits_per_cell=device.bits_per_cell,
         adcs_per_pe=node.int("adcs_per_pe", maximum=device.columns),
         diff_subtractions_per_conversion=node.float("diff_subtractions_per_conversion"),
         lif_updates_per_pe_cycle=node.float("lif_updates_per_pe_cycle"),
-        lif_units_per_tile=node.int("lif_units_per_tile", maximum=MAX_FANOUT), energy=energy,
-        lif_logic_um2=ar.float("lif_logic"), input_sram_um2_per_bit=ar.float("input_sram_per_bit"),
+        lif_units_per_tile=node.int("lif_units_per_tile", maximum=MAX_FANOUT),
+        energy=energy,
+        lif_logic_um2=ar.float("lif_logic"),
+        input_sram_um2_per_bit=ar.float("input_sram_per_bit"),
         membrane_sram_um2_per_bit=ar.float("membrane_sram_per_bit"),
     )
     for n in (en, ar, node):
@@ -524,9 +551,12 @@ def _crossbar(node: Node, levels: tuple[Level, ...], device: Device | None) -> C
 
 
 def _flops_estimate(node: Node) -> FlopsEstimate:
-    fe = FlopsEstimate(adder8_mw=node.float("adder8_mw"), register8_mw=node.float("register8_mw"),
-                       multiplier8_mw=node.float("multiplier8_mw"),
-                       clock_hz=node.float("clock_hz", minimum=0.0, strict_minimum=True))
+    fe = FlopsEstimate(
+        adder8_mw=node.float("adder8_mw"),
+        register8_mw=node.float("register8_mw"),
+        multiplier8_mw=node.float("multiplier8_mw"),
+        clock_hz=node.float("clock_hz", minimum=0.0, strict_minimum=True),
+    )
     node.done()
     return fe
 
@@ -542,8 +572,10 @@ def _levels(root: Node, technology_nm: float | None, clock_hz: float) -> tuple[L
             raise root.error(f"levels[{i}].name", f"duplicate level name {n!r}")
     missing = sorted(t.value for t in set(TENSORS) - levels[0].keeps)
     if missing:
-        raise root.error("levels[0].keeps", f"the outermost level {levels[0].name} must keep every tensor; "
-                                            f"missing {', '.join(missing)}")
+        raise root.error(
+            "levels[0].keeps",
+            f"the outermost level {levels[0].name} must keep every tensor; missing {', '.join(missing)}",
+        )
     return levels
 
 
@@ -564,22 +596,35 @@ def arch_from_dict(data: Any, file: str = "<arch>") -> Arch:
     profiles = profiles_from_node(root.child("profiles", None), crossbar=crossbar is not None, systolic=systolic)
     default = root.str("default_profile", NATIVE)
     if default not in [p.name for p in profiles]:
-        raise root.error("default_profile", f"no profile {default!r}; profiles: "
-                                            f"{', '.join(p.name for p in profiles)}")
+        raise root.error("default_profile", f"no profile {default!r}; profiles: {', '.join(p.name for p in profiles)}")
     fe_node = root.child("flops_estimate", None)
     latency = root.enum("latency", Latency, Latency.SEQUENTIAL)
     if latency is Latency.PER_OUTPUT_NEURON and crossbar is None:
-        raise root.error("latency", "per-output-neuron is the public SpikeSim script's rule: it needs a crossbar: "
-                                    "section")
+        raise root.error(
+            "latency", "per-output-neuron is the public SpikeSim script's rule: it needs a crossbar: section"
+        )
     sizing = root.enum("sizing", Sizing, Sizing.FIXED)
     if sizing is Sizing.RESIDENT and crossbar is None:
-        raise root.error("sizing", "resident (a chip sized to hold every layer's weights) needs a crossbar: "
-                                   "section; a digital arch is one chip reused by every layer (fixed)")
+        raise root.error(
+            "sizing",
+            "resident (a chip sized to hold every layer's weights) needs a crossbar: "
+            "section; a digital arch is one chip reused by every layer (fixed)",
+        )
     arch_kwargs = dict(
-        name=root.str("name"), clock_hz=clock, levels=levels, compute=compute, technology_nm=tech,
-        source=root.str("source", ""), file=file, latency=latency, sizing=sizing, crossbar=crossbar, device=device,
+        name=root.str("name"),
+        clock_hz=clock,
+        levels=levels,
+        compute=compute,
+        technology_nm=tech,
+        source=root.str("source", ""),
+        file=file,
+        latency=latency,
+        sizing=sizing,
+        crossbar=crossbar,
+        device=device,
         profiles=profiles,
-        default_profile=default, flops_estimate=_flops_estimate(fe_node) if fe_node is not None else None,
+        default_profile=default,
+        flops_estimate=_flops_estimate(fe_node) if fe_node is not None else None,
     )
     root.done()
     try:

@@ -67,14 +67,18 @@ class Cost:
         """Dense MACs / (cycles x PEs): the fraction of PE-cycles doing work."""
         return self.macs / (self.cycles * self.pes) if self.cycles else 0.0
 
-    def energy_by(self, *, component: str | None = None, tensor: Tensor | None = None,
-                  action: Action | None = None) -> float:
-        return float(sum(
-            v for k, v in self.energy_pj.items()
-            if (component is None or k.component == component)
-            and (tensor is None or k.tensor is tensor)
-            and (action is None or k.action is action)
-        ))
+    def energy_by(
+        self, *, component: str | None = None, tensor: Tensor | None = None, action: Action | None = None
+    ) -> float:
+        return float(
+            sum(
+                v
+                for k, v in self.energy_pj.items()
+                if (component is None or k.component == component)
+                and (tensor is None or k.tensor is tensor)
+                and (action is None or k.action is action)
+            )
+        )
 
     def __add__(self, other: Cost) -> Cost:
         if self.clock_hz != other.clock_hz:

@@ -48,8 +48,14 @@ def reported_ops_energy_pj(adds: float, muls: float, e_add: float, e_mul: float)
     return adds * e_add + muls * e_mul
 
 
-def conv_stack_macs(config: Sequence[int | str], *, in_channels: int, image_size: int, kernel: int = 3,
-                    fc: Iterable[tuple[int, int]] = ()) -> int:
+def conv_stack_macs(
+    config: Sequence[int | str],
+    *,
+    in_channels: int,
+    image_size: int,
+    kernel: int = 3,
+    fc: Iterable[tuple[int, int]] = (),
+) -> int:
     """Dense MACs per timestep of a VGG-style list: ints are 'same'-padded k x k conv widths at the
     current map size, 'M'/'m' halves the map; then ``fc`` (in, out) pairs add in x out each."""
     macs, c, size = 0, in_channels, image_size
@@ -69,8 +75,12 @@ def estimate_profile(arch: Arch) -> dict[str, float]:
     fe = arch.flops_estimate
     if fe is None:
         raise ValueError(f"arch {arch.name} has no flops_estimate: section")
-    return {"adder8_mw": fe.adder8_mw, "register8_mw": fe.register8_mw, "multiplier8_mw": fe.multiplier8_mw,
-            "clock_hz": fe.clock_hz}
+    return {
+        "adder8_mw": fe.adder8_mw,
+        "register8_mw": fe.register8_mw,
+        "multiplier8_mw": fe.multiplier8_mw,
+        "clock_hz": fe.clock_hz,
+    }
 
 
 def e_ac_from_arch(arch: Arch) -> float:

@@ -30,8 +30,19 @@ CROSSBAR_DIMS: dict[Axis, frozenset[Dim]] = {Axis.X: frozenset({Dim.K}), Axis.Y:
 
 Array = np.ndarray
 
-__all__ = ["BatchResult", "CROSSBAR_DIMS", "arch_area_um2", "bits_of", "check", "cost_form", "evaluate",
-           "evaluate_batch", "fanout_limit", "nest_of", "spatial_dims_allowed"]
+__all__ = [
+    "BatchResult",
+    "CROSSBAR_DIMS",
+    "arch_area_um2",
+    "bits_of",
+    "check",
+    "cost_form",
+    "evaluate",
+    "evaluate_batch",
+    "fanout_limit",
+    "nest_of",
+    "spatial_dims_allowed",
+]
 
 
 def fanout_limit(arch: Arch, layer: Layer, level: int, axis: Axis) -> int:
@@ -61,9 +72,13 @@ def _resident_refills(arch: Arch, mapping: Mapping) -> Invalid | None:
             for lo in range(li):
                 for lp in mapping.levels[lo].temporal:
                     if lp.bound > 1 and lp.dim in RELEVANT[t]:
-                        return Invalid(level=lv.name, tensor=t, kind=InvalidKind.RESIDENT,
-                                       reason=f"{t.value} is stationary here, but the temporal loop "
-                                              f"{lp.dim.value}={lp.bound} at {arch.levels[lo].name} would refill it")
+                        return Invalid(
+                            level=lv.name,
+                            tensor=t,
+                            kind=InvalidKind.RESIDENT,
+                            reason=f"{t.value} is stationary here, but the temporal loop "
+                            f"{lp.dim.value}={lp.bound} at {arch.levels[lo].name} would refill it",
+                        )
     return None
 
 
@@ -85,9 +100,12 @@ def supports(arch: Arch, layer: Layer) -> Invalid | None:
     bit-serial PEs) unless the arch computes in crossbars (rows driven bit-serially)."""
     c = arch.compute
     if layer.input_bits > 1 and arch.crossbar is None and c.mac_pj is None and not c.mac_bit_serial:
-        return Invalid(kind=InvalidKind.UNSUPPORTED, key="compute.mac_pj",
-                       reason=f"layer {layer.name} has {layer.input_bits}-bit inputs, but arch {arch.name}'s PEs only "
-                              "accumulate: give compute.mac_pj (pJ per multiply-accumulate) or mac_pj: bit-serial")
+        return Invalid(
+            kind=InvalidKind.UNSUPPORTED,
+            key="compute.mac_pj",
+            reason=f"layer {layer.name} has {layer.input_bits}-bit inputs, but arch {arch.name}'s PEs only "
+            "accumulate: give compute.mac_pj (pJ per multiply-accumulate) or mac_pj: bit-serial",
+        )
     return None
 
 
@@ -97,40 +115,61 @@ def check(arch: Arch, layer: Layer, mapping: Mapping) -> Invalid | None:
     if unsupported is not None:
         return unsupported
     if len(mapping.levels) != len(arch.levels):
-        return Invalid(reason=f"mapping has {len(mapping.levels)} levels, arch {arch.name} has {len(arch.levels)}",
-                       kind=InvalidKind.FACTORS)
+        return Invalid(
+            reason=f"mapping has {len(mapping.levels)} levels, arch {arch.name} has {len(arch.levels)}",
+            kind=InvalidKind.FACTORS,
+        )
     for d in DIMS:
         got = mapping.factor(d)
         if got != layer.bound(d):
-            return Invalid(reason=f"factors of {d.value} multiply to {got}, the layer's {d.value} is "
-                                  f"{layer.bound(d)}", kind=InvalidKind.FACTORS)
+            return Invalid(
+                reason=f"factors of {d.value} multiply to {got}, the layer's {d.value} is {layer.bound(d)}",
+                kind=InvalidKind.FACTORS,
+            )
     for li, (lv, lm) in enumerate(zip(arch.levels, mapping.levels, strict=True)):
         for axis in Axis:
             used = math.prod(lp.bound for lp in lm.spatial if lp.axis is axis)
             limit = fanout_limit(arch, layer, li, axis)
             if used > limit:
-                return Invalid(level=lv.name, reason=f"spatial loops use {used} along {axis.value}, the fanout has "
-                                                     f"{limit}", kind=InvalidKind.FANOUT)
+                return Invalid(
+                    level=lv.name,
+                    reason=f"spatial loops use {used} along {axis.value}, the fanout has {limit}",
+                    kind=InvalidKind.FANOUT,
+                )
             allowed = spatial_dims_allowed(arch, li, axis)
-            wrong = [lp.dim.value for lp in lm.spatial if lp.axis is axis and lp.bound > 1
-                     and allowed is not None and lp.dim not in allowed]
+            wrong = [
+                lp.dim.value
+                for lp in lm.spatial
+                if lp.axis is axis and lp.bound > 1 and allowed is not None and lp.dim not in allowed
+            ]
             if wrong:
-                return Invalid(level=lv.name, kind=InvalidKind.FANOUT,
-                               reason=f"crossbar {'columns' if axis is Axis.X else 'rows'} cannot hold {wrong[0]} "
-                                      f"(columns hold K, rows C, R, S)")
+                return Invalid(
+                    level=lv.name,
+                    kind=InvalidKind.FANOUT,
+                    reason=f"crossbar {'columns' if axis is Axis.X else 'rows'} cannot hold {wrong[0]} "
+                    f"(columns hold K, rows C, R, S)",
+                )
         bad = lm.bypass - lv.keeps
         if bad:
-            return Invalid(level=lv.name, reason=f"bypasses {sorted(t.value for t in bad)} which it does not keep",
-                           kind=InvalidKind.BYPASS)
+            return Invalid(
+                level=lv.name,
+                reason=f"bypasses {sorted(t.value for t in bad)} which it does not keep",
+                kind=InvalidKind.BYPASS,
+            )
         t_sp = [lp for lp in lm.spatial if lp.dim is Dim.T and lp.bound > 1]
         if t_sp and layer.spiking and not arch.compute.lif_spatial_t:
-            return Invalid(level=lv.name, kind=InvalidKind.FANOUT, key="compute.lif_spatial_t",
-                           reason=f"T={t_sp[0].bound} on the spatial {t_sp[0].axis.value} axis runs timesteps of a "
-                                  f"neuron at once, but arch {arch.name}'s LIF units do not take the partial sums "
-                                  "of several timesteps in order (compute.lif_spatial_t: false)")
+            return Invalid(
+                level=lv.name,
+                kind=InvalidKind.FANOUT,
+                key="compute.lif_spatial_t",
+                reason=f"T={t_sp[0].bound} on the spatial {t_sp[0].axis.value} axis runs timesteps of a "
+                f"neuron at once, but arch {arch.name}'s LIF units do not take the partial sums "
+                "of several timesteps in order (compute.lif_spatial_t: false)",
+            )
     if mapping.levels[0].bypass:
-        return Invalid(level=arch.levels[0].name, reason="the outermost level cannot bypass a tensor",
-                       kind=InvalidKind.BYPASS)
+        return Invalid(
+            level=arch.levels[0].name, reason="the outermost level cannot bypass a tensor", kind=InvalidKind.BYPASS
+        )
     return _resident_refills(arch, mapping)
 
 
@@ -174,15 +213,24 @@ def evaluate(arch: Arch, layer: Layer, mapping: Mapping, accounting: Accounting 
     if ev.failure is not None:
         li, tensor, need, cap = ev.failure
         what = f"tile of {tensor.value}" if tensor is not None else "kept tiles"
-        return Invalid(level=arch.levels[li].name, tensor=tensor, kind=InvalidKind.CAPACITY,
-                       reason=f"{what} need {need:.0f} bits, capacity is {cap} bits")
+        return Invalid(
+            level=arch.levels[li].name,
+            tensor=tensor,
+            kind=InvalidKind.CAPACITY,
+            reason=f"{what} need {need:.0f} bits, capacity is {cap} bits",
+        )
     an = form.analysis
     return Cost(
         energy_pj={k: float(v[0]) for k, v in ev.energy_pj.items() if v[0] != 0.0},
         counts={k: float(v[0]) for k, v in ev.counts.items() if v[0] != 0.0},
         macs=float(ev.values[an.macs][0]),
-        accumulations=float(sum(ev.counts[k][0] for k in (Key(COMPUTE, None, Action.AC), Key(COMPUTE, None, Action.MAC))
-                                if k in ev.counts)),
+        accumulations=float(
+            sum(
+                ev.counts[k][0]
+                for k in (Key(COMPUTE, None, Action.AC), Key(COMPUTE, None, Action.MAC))
+                if k in ev.counts
+            )
+        ),
         lif_ops=float(ev.values[an.lif_ops][0]),
         cycles=float(ev.cycles[0]),
         clock_hz=arch.clock_hz,
@@ -204,8 +252,9 @@ class BatchResult:
         return self.energy_pj * self.cycles
 
 
-def evaluate_batch(arch: Arch, layer: Layer, view: NestView, factors: Array,
-                   accounting: Accounting | None = None) -> BatchResult:
+def evaluate_batch(
+    arch: Arch, layer: Layer, view: NestView, factors: Array, accounting: Accounting | None = None
+) -> BatchResult:
     """Evaluate many mappings that share ``view`` (factors: (M, J) bounds) in one numpy pass.
 
     Factor products and fanout limits are the caller's responsibility (the mapspace only emits legal

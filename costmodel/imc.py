@@ -87,8 +87,9 @@ def lif_logic_area_um2(tiles: int, lif_units_per_tile: int, um2_per_unit: float)
     return tiles * lif_units_per_tile * um2_per_unit
 
 
-def dt_edp_reduction(energy_by_t: Sequence[float], latency_by_t: Sequence[float],
-                     exit_fractions: Sequence[float]) -> float:
+def dt_edp_reduction(
+    energy_by_t: Sequence[float], latency_by_t: Sequence[float], exit_fractions: Sequence[float]
+) -> float:
     """EDP(T_max) / (E_mean * D_mean) of an early-exit (DT-SNN) run: energy_by_t[t-1] and latency_by_t[t-1] are
     the cost of an inference stopped after t timesteps, exit_fractions[t-1] the fraction of inputs exiting at
     t (summing to 1). E_mean = sum_t f_t E_t, D_mean = sum_t f_t D_t; units cancel."""

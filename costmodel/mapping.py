@@ -178,8 +178,9 @@ def load_mapping(path: str | Path, level_names: list[str]) -> Mapping:
     return mapping_from_dict(load_yaml(path), level_names, str(path))
 
 
-def layer_mappings_from_dict(data: Any, level_names: list[str], file: str = "<mappings>"
-                             ) -> Mapping | dict[str, Mapping]:
+def layer_mappings_from_dict(
+    data: Any, level_names: list[str], file: str = "<mappings>"
+) -> Mapping | dict[str, Mapping]:
     """A mapping file: one ``mapping:`` for every weight layer, or the result of ``evaluate --json`` / a file
     with ``layers: [{name: ..., mapping: [...]}, ...]`` giving each layer its own (layers whose mapping is null,
     such as pool layers, are skipped). Errors name the file and the key path (``layers[3].mapping``)."""

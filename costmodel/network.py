@@ -253,14 +253,18 @@ def _read_attrs(node: Node, base: _Attrs | None, t: int, *, weights: bool) -> _A
     if node.has("neuron") and isinstance(node.raw("neuron"), str):
         activation = node.enum("neuron", Activation)
         if activation is Activation.LIF:
-            raise node.error("neuron", "a LIF neuron is a mapping {leak, threshold, reset}; a string names a "
-                                       "non-spiking activation: relu or none")
+            raise node.error(
+                "neuron",
+                "a LIF neuron is a mapping {leak, threshold, reset}; a string names a "
+                "non-spiking activation: relu or none",
+            )
         neuron = Neuron() if base is None else base.neuron
     elif node.has("neuron") or base is None:
         neuron_node = node.child("neuron")
         assert neuron_node is not None
-        neuron = _read_neuron(neuron_node, None if base is None or base.activation is not Activation.LIF
-                              else base.neuron)
+        neuron = _read_neuron(
+            neuron_node, None if base is None or base.activation is not Activation.LIF else base.neuron
+        )
         activation = Activation.LIF
     else:
         neuron, activation = base.neuron, base.activation
@@ -282,7 +286,8 @@ def _read_attrs(node: Node, base: _Attrs | None, t: int, *, weights: bool) -> _A
         weight_density=weight_density,
         neuron=neuron,
         activation=activation,
-        input_bits=node.int("input_bits", maximum=64) if node.has("input_bits")
+        input_bits=node.int("input_bits", maximum=64)
+        if node.has("input_bits")
         else (1 if base is None else base.input_bits),
         output_bits=output_bits,
     )
@@ -361,8 +366,9 @@ def _conv_geometry(node: Node, src: _Shape, name: str, t: int, batch: int) -> _G
     return _Geometry((t, batch, k, src.channels, p, q, r, s), stride, padding, src.height, src.width, _Shape(k, p, q))
 
 
-def _linear_geometry(node: Node, shapes: dict[str, _Shape] | None, previous: str, name: str, t: int,
-                     batch: int) -> _Geometry:
+def _linear_geometry(
+    node: Node, shapes: dict[str, _Shape] | None, previous: str, name: str, t: int, batch: int
+) -> _Geometry:
     if shapes is None:
         c = node.int("in_features")
     else:
@@ -388,12 +394,20 @@ def _pool_geometry(node: Node, src: _Shape, name: str, t: int, batch: int) -> _G
         stride, padding = node.int("stride", r), node.int("padding", 0, minimum=0)
     p = _side(node, name, src.height, r, stride, padding, "window rows")
     q = _side(node, name, src.width, s, stride, padding, "window cols")
-    return _Geometry((t, batch, src.channels, src.channels, p, q, r, s), stride, padding, src.height, src.width,
-                     _Shape(src.channels, p, q), pool)
+    return _Geometry(
+        (t, batch, src.channels, src.channels, p, q, r, s),
+        stride,
+        padding,
+        src.height,
+        src.width,
+        _Shape(src.channels, p, q),
+        pool,
+    )
 
 
-def _geometry(node: Node, kind: LayerKind, shapes: dict[str, _Shape], previous: str, name: str, t: int, batch: int,
-              *, chain: bool) -> _Geometry:
+def _geometry(
+    node: Node, kind: LayerKind, shapes: dict[str, _Shape], previous: str, name: str, t: int, batch: int, *, chain: bool
+) -> _Geometry:
     """Bounds and sides of a conv, linear, pool or add layer (see the schema's kind table)."""
     if kind is LayerKind.CONV:
         return _conv_geometry(node, _map_input(node, shapes if chain else None, previous, name), name, t, batch)
@@ -406,20 +420,26 @@ def _geometry(node: Node, kind: LayerKind, shapes: dict[str, _Shape], previous: 
         src = _Shape(node.int("in_channels"), size, size)
     else:
         src = _add_inputs(node, shapes, name)
-    return _Geometry((t, batch, src.channels, src.channels, src.height, src.width, 1, 1), 1, 0, src.height,
-                     src.width, src)
+    return _Geometry(
+        (t, batch, src.channels, src.channels, src.height, src.width, 1, 1), 1, 0, src.height, src.width, src
+    )
 
 
 def _output_bits(node: Node, attrs: _Attrs) -> int:
     """1 for a spiking layer (spikes); a non-spiking layer must state its activations' width."""
     if attrs.activation is Activation.LIF:
         if attrs.output_bits not in (None, 1):
-            raise node.error("output_bits", f"a spiking layer outputs 1-bit spikes, got {attrs.output_bits} (a "
-                                            "non-spiking layer says neuron: relu or none)")
+            raise node.error(
+                "output_bits",
+                f"a spiking layer outputs 1-bit spikes, got {attrs.output_bits} (a "
+                "non-spiking layer says neuron: relu or none)",
+            )
         return 1
     if attrs.output_bits is None:
-        raise node.error("output_bits", "required for a non-spiking layer (neuron: "
-                                        f"{attrs.activation.value}): the bits of its output activations")
+        raise node.error(
+            "output_bits",
+            f"required for a non-spiking layer (neuron: {attrs.activation.value}): the bits of its output activations",
+        )
     return attrs.output_bits
 
 
@@ -443,11 +463,24 @@ def _read_layer(
     node.done()
     try:
         layer = Layer(
-            name=name, kind=kind, bounds=g.bounds, stride=g.stride, padding=g.padding, in_h=g.in_h, in_w=g.in_w,
-            weight_bits=attrs.weight_bits, psum_bits=attrs.psum_bits, membrane_bits=attrs.membrane_bits,
-            spike_density=attrs.spike_density, spike_density_per_t=attrs.spike_density_per_t,
-            weight_density=attrs.weight_density, neuron=attrs.neuron, pool=g.pool, activation=attrs.activation,
-            input_bits=attrs.input_bits, output_bits=output_bits,
+            name=name,
+            kind=kind,
+            bounds=g.bounds,
+            stride=g.stride,
+            padding=g.padding,
+            in_h=g.in_h,
+            in_w=g.in_w,
+            weight_bits=attrs.weight_bits,
+            psum_bits=attrs.psum_bits,
+            membrane_bits=attrs.membrane_bits,
+            spike_density=attrs.spike_density,
+            spike_density_per_t=attrs.spike_density_per_t,
+            weight_density=attrs.weight_density,
+            neuron=attrs.neuron,
+            pool=g.pool,
+            activation=attrs.activation,
+            input_bits=attrs.input_bits,
+            output_bits=output_bits,
         )
     except ValueError as exc:
         raise SpecError(f"{node.where()}: {exc}") from None

@@ -111,8 +111,21 @@ class NetworkResult:
 
 def _cost_keys(c: Cost) -> dict[str, Any]:
     d = c.to_dict()
-    return {k: d[k] for k in ("total_energy_pj", "cycles", "latency_s", "area_mm2", "edp_pj_s", "macs",
-                              "accumulations", "lif_ops", "utilization", "breakdown_pj")}
+    return {
+        k: d[k]
+        for k in (
+            "total_energy_pj",
+            "cycles",
+            "latency_s",
+            "area_mm2",
+            "edp_pj_s",
+            "macs",
+            "accumulations",
+            "lif_ops",
+            "utilization",
+            "breakdown_pj",
+        )
+    }
 
 
 # ------------------------------------------------------------------------------ the workload a profile sees
@@ -168,10 +181,12 @@ def weightless_cost(arch: Arch, layer: Layer, acc: Accounting | None = None) -> 
     out_elems = float(layer.neurons * t)
     free = acc is not None and not acc.price_weightless_layers
     gran = (acc.access_granularity if acc is not None else None) or top.access_granularity
-    per_in = 0.0 if free else float(actions_per_element(top.stored_bits(Tensor.I, layer.input_bits), top.word_bits,
-                                                        gran))
-    per_out = 0.0 if free else float(actions_per_element(top.stored_bits(Tensor.S, layer.output_bits), top.word_bits,
-                                                         gran))
+    per_in = (
+        0.0 if free else float(actions_per_element(top.stored_bits(Tensor.I, layer.input_bits), top.word_bits, gran))
+    )
+    per_out = (
+        0.0 if free else float(actions_per_element(top.stored_bits(Tensor.S, layer.output_bits), top.word_bits, gran))
+    )
     r_words, w_words = in_elems * per_in, out_elems * per_out
     accs = 0.0 if free else float(layer.macs) * layer.mean_spike_density * operands
     lif = 0.0 if free else out_elems
@@ -183,22 +198,33 @@ def weightless_cost(arch: Arch, layer: Layer, acc: Accounting | None = None) -> 
         Key("compute", None, Action.AC): accs,
         neuron_op: neuron_ops,
     }
-    prices = {Key(top.name, Tensor.I, Action.READ): top.energy(Action.READ),
-              Key(top.name, Tensor.S, Action.WRITE): top.energy(Action.WRITE),
-              Key("compute", None, Action.AC): arch.compute.ac_pj,
-              neuron_op: arch.compute.lif_pj if layer.spiking else arch.compute.activation_pj}
+    prices = {
+        Key(top.name, Tensor.I, Action.READ): top.energy(Action.READ),
+        Key(top.name, Tensor.S, Action.WRITE): top.energy(Action.WRITE),
+        Key("compute", None, Action.AC): arch.compute.ac_pj,
+        neuron_op: arch.compute.lif_pj if layer.spiking else arch.compute.activation_pj,
+    }
     cycles = 0.0 if free else max(float(layer.macs) * operands / arch.pes, 1.0)
     if top.read_bandwidth_bits_per_cycle and not free:
         cycles = max(cycles, r_words * top.word_bits / top.read_bandwidth_bits_per_cycle)
-    return Cost(energy_pj={k: v * prices[k] for k, v in counts.items() if v},
-                counts={k: v for k, v in counts.items() if v}, macs=float(layer.macs) * operands, accumulations=accs,
-                lif_ops=lif, cycles=cycles, clock_hz=arch.clock_hz, area_um2=arch_area_um2(arch), pes=arch.pes,
-                notes=("pool/add layers: outermost-level traffic and accumulations only",))
+    return Cost(
+        energy_pj={k: v * prices[k] for k, v in counts.items() if v},
+        counts={k: v for k, v in counts.items() if v},
+        macs=float(layer.macs) * operands,
+        accumulations=accs,
+        lif_ops=lif,
+        cycles=cycles,
+        clock_hz=arch.clock_hz,
+        area_um2=arch_area_um2(arch),
+        pes=arch.pes,
+        notes=("pool/add layers: outermost-level traffic and accumulations only",),
+    )
 
 
 # ------------------------------------------------------------------------------ latency
-def latency_shares(rule: Latency, layers: Sequence[Layer], cycles: Sequence[float], *, overlap: float = 1.0,
-                   cycles_per_step: int = 1) -> list[float]:
+def latency_shares(
+    rule: Latency, layers: Sequence[Layer], cycles: Sequence[float], *, overlap: float = 1.0, cycles_per_step: int = 1
+) -> list[float]:
     """Each layer's share of the network latency (cycles).
 
     sequential: its own cycles. pipelined: s_l = cycles_l / (T*N) per timestep of every weight layer,
@@ -253,14 +279,19 @@ def _membrane_layers(layers: Sequence[Layer], acc: Accounting) -> set[int]:
     """Layers whose membranes the LIF module stores: every firing layer (conv, linear, add), or only the first
     ``lif_area_layers`` weight layers (the public SpikeSim script counts five); a non-spiking layer has none."""
     if acc.lif_area_layers is None:
-        return {i for i, layer in enumerate(layers)
-                if layer.spiking and (layer.has_weights or layer.kind is LayerKind.ADD)}
-    return {i for i in [i for i, layer in enumerate(layers) if layer.has_weights][: acc.lif_area_layers]
-            if layers[i].spiking}
+        return {
+            i for i, layer in enumerate(layers) if layer.spiking and (layer.has_weights or layer.kind is LayerKind.ADD)
+        }
+    return {
+        i
+        for i in [i for i, layer in enumerate(layers) if layer.has_weights][: acc.lif_area_layers]
+        if layers[i].spiking
+    }
 
 
-def resident_area(arch: Arch, layers: Sequence[Layer], mappings: Sequence[Mapping | None],
-                  acc: Accounting) -> ResidentArea:
+def resident_area(
+    arch: Arch, layers: Sequence[Layer], mappings: Sequence[Mapping | None], acc: Accounting
+) -> ResidentArea:
     """Tiles (:func:`costmodel.imc.tiles_needed` over the PEs each mapping uses) x the tile's area, the input
     SRAM (the profile's activation bits, or the layer's input bits when wider, x C*H*W of every weight layer),
     the membrane SRAM (bits x ceil(K*P*Q / C#n) of the layers of :func:`_membrane_layers`) and the LIF datapaths;
@@ -269,16 +300,24 @@ def resident_area(arch: Arch, layers: Sequence[Layer], mappings: Sequence[Mappin
     assert xb is not None
     pes = [used_instances(m, xb.pe_level) if m is not None else 0 for m in mappings]
     tiles_l = [used_instances(m, xb.tile_level) if m is not None else 0 for m in mappings]
-    per_tile = math.prod(lv.fanout.size for lv in arch.levels[xb.tile_level:xb.pe_level])
+    per_tile = math.prod(lv.fanout.size for lv in arch.levels[xb.tile_level : xb.pe_level])
     from costmodel.types import Packing
 
     contiguous = acc.packing is Packing.CONTIGUOUS
     tiles = imc.tiles_needed(pes, per_tile, contiguous) if contiguous else sum(tiles_l)
     members = _membrane_layers(layers, acc)
-    u_bits = [imc.membrane_sram_bits(layer.neurons, acc.membrane_bits or layer.membrane_bits,
-                                     arch.compute.lif_sharing) if i in members else 0 for i, layer in enumerate(layers)]
-    in_bits = [layer.bound(Dim.C) * layer.in_h * layer.in_w * max(acc.activation_bits, layer.input_bits)
-               if layer.has_weights else 0 for layer in layers]
+    u_bits = [
+        imc.membrane_sram_bits(layer.neurons, acc.membrane_bits or layer.membrane_bits, arch.compute.lif_sharing)
+        if i in members
+        else 0
+        for i, layer in enumerate(layers)
+    ]
+    in_bits = [
+        layer.bound(Dim.C) * layer.in_h * layer.in_w * max(acc.activation_bits, layer.input_bits)
+        if layer.has_weights
+        else 0
+        for layer in layers
+    ]
     tile_area = tiles * subtree_area_um2(arch, xb.tile_level)
     logic = imc.lif_logic_area_um2(tiles, xb.lif_units_per_tile, xb.lif_logic_um2) if acc.lif_logic_area else 0.0
     breakdown = {
@@ -288,9 +327,12 @@ def resident_area(arch: Arch, layers: Sequence[Layer], mappings: Sequence[Mappin
         "lif_logic": logic,
     }
     total_pes = sum(pes) or 1
-    per_layer = [(tile_area + logic) * p / total_pes + imc.sram_area_um2(ib, xb.input_sram_um2_per_bit)
-                 + imc.sram_area_um2(ub, xb.membrane_sram_um2_per_bit) for p, ib, ub in zip(pes, in_bits, u_bits,
-                                                                                             strict=True)]
+    per_layer = [
+        (tile_area + logic) * p / total_pes
+        + imc.sram_area_um2(ib, xb.input_sram_um2_per_bit)
+        + imc.sram_area_um2(ub, xb.membrane_sram_um2_per_bit)
+        for p, ib, ub in zip(pes, in_bits, u_bits, strict=True)
+    ]
     breakdown["total"] = sum(v for k, v in breakdown.items())
     return ResidentArea(breakdown=breakdown, per_layer=per_layer, pes=pes, tiles_per_layer=tiles_l)
 
@@ -305,8 +347,9 @@ class MappingFailed(ValueError):
         self.invalid = invalid
 
 
-def _layer_costs(arch: Arch, layers: Sequence[Layer], mapper: MapperFn,
-                 acc: Accounting) -> tuple[list[Cost], list[Mapping | None]]:
+def _layer_costs(
+    arch: Arch, layers: Sequence[Layer], mapper: MapperFn, acc: Accounting
+) -> tuple[list[Cost], list[Mapping | None]]:
     costs: list[Cost] = []
     mappings: list[Mapping | None] = []
     for layer in layers:
@@ -325,8 +368,9 @@ def _layer_costs(arch: Arch, layers: Sequence[Layer], mapper: MapperFn,
     return costs, mappings
 
 
-def evaluate_network(arch: Arch, network: Network, mapper: MapperFn, *, method: str = "",
-                     accounting: Accounting | None = None) -> NetworkResult:
+def evaluate_network(
+    arch: Arch, network: Network, mapper: MapperFn, *, method: str = "", accounting: Accounting | None = None
+) -> NetworkResult:
     """Evaluate every layer (the mapper maps each weight layer as the profile counts it) and compose the
     network's latency and area; a layer the mapper cannot map raises :class:`MappingFailed` naming it."""
     acc = accounting or arch.profile()
@@ -334,16 +378,16 @@ def evaluate_network(arch: Arch, network: Network, mapper: MapperFn, *, method: 
     costs, mappings = _layer_costs(arch, layers, mapper, acc)
     busy = [c.cycles for c in costs]
     rule = acc.latency or arch.latency
-    shares = latency_shares(rule, layers, busy, overlap=acc.layer_overlap,
-                            cycles_per_step=arch.compute.cycles_per_step)
+    shares = latency_shares(rule, layers, busy, overlap=acc.layer_overlap, cycles_per_step=arch.compute.cycles_per_step)
     costs = [replace(c, cycles=s) for c, s in zip(costs, shares, strict=True)]
     if arch.sizing is Sizing.RESIDENT and arch.crossbar is not None:
         ra = resident_area(arch, layers, mappings, acc)
         chip = ra.breakdown["total"]
-        per_pe = math.prod(lv.fanout.size for lv in arch.levels[arch.crossbar.pe_level:])
+        per_pe = math.prod(lv.fanout.size for lv in arch.levels[arch.crossbar.pe_level :])
         own = [max(1, p * per_pe // arch.compute.cycles_per_step) for p in ra.pes]  # cell-MAC slots per clock
-        costs = [replace(c, area_um2=chip, pes=max(1, sum(ra.pes) * per_pe // arch.compute.cycles_per_step))
-                 for c in costs]
+        costs = [
+            replace(c, area_um2=chip, pes=max(1, sum(ra.pes) * per_pe // arch.compute.cycles_per_step)) for c in costs
+        ]
         pes, tiles, areas = ra.pes, ra.tiles_per_layer, ra.per_layer
         breakdown = tuple(ra.breakdown.items())
     else:
@@ -352,9 +396,27 @@ def evaluate_network(arch: Arch, network: Network, mapper: MapperFn, *, method: 
         pes, tiles, areas = [0] * len(costs), [0] * len(costs), [chip] * len(costs)
         breakdown = (("total", chip),)
     results = tuple(
-        LayerResult(name=layer.name, kind=layer.kind, cost=c, mapping=m, pes=p, tiles=t, area_um2=a, busy_cycles=b,
-                    utilization=c.macs / (b * o) if b > 0 and layer.has_weights else 0.0)
-        for layer, c, m, p, t, a, b, o in zip(network.layers, costs, mappings, pes, tiles, areas, busy, own,
-                                               strict=True))
-    return NetworkResult(arch=arch, network=network, layers=results, method=method, accounting=acc,
-                         area_breakdown_um2=breakdown, latency=rule)
+        LayerResult(
+            name=layer.name,
+            kind=layer.kind,
+            cost=c,
+            mapping=m,
+            pes=p,
+            tiles=t,
+            area_um2=a,
+            busy_cycles=b,
+            utilization=c.macs / (b * o) if b > 0 and layer.has_weights else 0.0,
+        )
+        for layer, c, m, p, t, a, b, o in zip(
+            network.layers, costs, mappings, pes, tiles, areas, busy, own, strict=True
+        )
+    )
+    return NetworkResult(
+        arch=arch,
+        network=network,
+        layers=results,
+        method=method,
+        accounting=acc,
+        area_breakdown_um2=breakdown,
+        latency=rule,
+    )

@@ -72,8 +72,9 @@ def _refetch_active(r: Refetch, cols: _Columns, rank: Sequence[int] | None) -> A
     return active
 
 
-def quantity_value(q: Quantity, cols: _Columns, rank: Sequence[int] | None,
-                   keeps: Sequence[frozenset[Tensor]] | None) -> Array:
+def quantity_value(
+    q: Quantity, cols: _Columns, rank: Sequence[int] | None, keeps: Sequence[frozenset[Tensor]] | None
+) -> Array:
     """scale x prod(factors) x prod(active refetch factors) x prod(window extents) x prod(gates), or 0 when the
     presence condition fails (integers)."""
     if not presence_holds(q.presence, keeps):
@@ -97,8 +98,13 @@ def fn_value(fn: Fn, n: Array) -> Array:
     return mesh_mean_hops(n.astype(np.float64), lambda x: np.ceil(np.sqrt(x)))
 
 
-def quantity_values(form: CostForm, factors: Array, *, rank: Sequence[int] | None = None,
-                    keeps: Sequence[frozenset[Tensor]] | None = None) -> list[Array]:
+def quantity_values(
+    form: CostForm,
+    factors: Array,
+    *,
+    rank: Sequence[int] | None = None,
+    keeps: Sequence[frozenset[Tensor]] | None = None,
+) -> list[Array]:
     """Every quantity of ``form`` as a float (M,) array. ``rank``/``keeps``: the loop order (rank of each
     position within its level) and the kept tensors, needed only for open-view forms."""
     cols = _Columns(factors)
@@ -160,8 +166,13 @@ def capacity_check(form: CostForm, values: list[Array], m: int) -> tuple[Array, 
     return ok, first
 
 
-def evaluate_form(form: CostForm, factors: Array, *, rank: Sequence[int] | None = None,
-                  keeps: Sequence[frozenset[Tensor]] | None = None) -> Evaluated:
+def evaluate_form(
+    form: CostForm,
+    factors: Array,
+    *,
+    rank: Sequence[int] | None = None,
+    keeps: Sequence[frozenset[Tensor]] | None = None,
+) -> Evaluated:
     """Energy (pJ) and action counts per key, cycles and capacity validity of M mappings (see the module doc)."""
     values = quantity_values(form, factors, rank=rank, keeps=keeps)
     energy: dict[Key, Array] = {}
@@ -177,8 +188,13 @@ def evaluate_form(form: CostForm, factors: Array, *, rank: Sequence[int] | None 
     return Evaluated(energy_pj=energy, counts=counts, cycles=cycles, valid=ok, failure=first, values=values)
 
 
-def total_energy(form: CostForm, factors: Array, *, rank: Sequence[int] | None = None,
-                 keeps: Sequence[frozenset[Tensor]] | None = None) -> tuple[Array, Array, Array]:
+def total_energy(
+    form: CostForm,
+    factors: Array,
+    *,
+    rank: Sequence[int] | None = None,
+    keeps: Sequence[frozenset[Tensor]] | None = None,
+) -> tuple[Array, Array, Array]:
     """(energy pJ, cycles, valid) of M mappings: the fast path of :func:`evaluate_form` (no per-key split)."""
     values = quantity_values(form, factors, rank=rank, keeps=keeps)
     per_q: dict[int, float] = {}
@@ -208,8 +224,13 @@ class ElementCounts:
     lif_ops: Array
 
 
-def element_counts(form: CostForm, factors: Array, *, rank: Sequence[int] | None = None,
-                   keeps: Sequence[frozenset[Tensor]] | None = None) -> ElementCounts:
+def element_counts(
+    form: CostForm,
+    factors: Array,
+    *,
+    rank: Sequence[int] | None = None,
+    keeps: Sequence[frozenset[Tensor]] | None = None,
+) -> ElementCounts:
     """Per-(level, tensor) element accesses of M mappings: the analysis's accesses that the form's accounting
     counts (``form.accesses``)."""
     from costmodel.types import Action
@@ -224,8 +245,15 @@ def element_counts(form: CostForm, factors: Array, *, rank: Sequence[int] | None
     for t in an.traffic:
         traffic[(t.level, t.tensor)] = traffic.get((t.level, t.tensor), 0.0) + t.elements * values[t.q]
     tiles = {(u.level, u.tensor): values[u.q] for u in an.tiles}
-    return ElementCounts(reads=stores[Action.READ], writes=stores[Action.WRITE], updates=stores[Action.UPDATE],
-                         tiles=tiles, traffic=traffic, macs=values[an.macs], lif_ops=values[an.lif_ops])
+    return ElementCounts(
+        reads=stores[Action.READ],
+        writes=stores[Action.WRITE],
+        updates=stores[Action.UPDATE],
+        tiles=tiles,
+        traffic=traffic,
+        macs=values[an.macs],
+        lif_ops=values[an.lif_ops],
+    )
 
 
 def capacity_ok(form: CostForm, factors: Array, keeps: Sequence[frozenset[Tensor]] | None = None) -> Array:

@@ -38,18 +38,30 @@ CROSSBAR = "crossbar"  # the component of crossbar read steps (Key("crossbar", W
 
 
 # ------------------------------------------------------------------------------ equations
-def tensor_bits(tensor: Tensor, *, input_bits: int, weight_bits: int, psum_bits: int, membrane_bits: int,
-                output_bits: int) -> int:
+def tensor_bits(
+    tensor: Tensor, *, input_bits: int, weight_bits: int, psum_bits: int, membrane_bits: int, output_bits: int
+) -> int:
     """Bits per element: W weight_bits, I input_bits (1: spikes), O psum_bits, U membrane_bits, S output_bits
     (1: spikes)."""
-    return {Tensor.W: weight_bits, Tensor.I: input_bits, Tensor.S: output_bits, Tensor.O: psum_bits,
-            Tensor.U: membrane_bits}[tensor]
+    return {
+        Tensor.W: weight_bits,
+        Tensor.I: input_bits,
+        Tensor.S: output_bits,
+        Tensor.O: psum_bits,
+        Tensor.U: membrane_bits,
+    }[tensor]
 
 
 def bits_of(layer: Layer, tensor: Tensor) -> int:
     """Bits per element of ``tensor`` in ``layer`` (:func:`tensor_bits`)."""
-    return tensor_bits(tensor, input_bits=layer.input_bits, weight_bits=layer.weight_bits, psum_bits=layer.psum_bits,
-                       membrane_bits=layer.membrane_bits, output_bits=layer.output_bits)
+    return tensor_bits(
+        tensor,
+        input_bits=layer.input_bits,
+        weight_bits=layer.weight_bits,
+        psum_bits=layer.psum_bits,
+        membrane_bits=layer.membrane_bits,
+        output_bits=layer.output_bits,
+    )
 
 
 def bits_at(level: Level, layer: Layer, tensor: Tensor) -> int:
@@ -223,8 +235,12 @@ def _counted(a: Access, acc: Accounting) -> bool:
     (no transfer, not compute side) only with ``drain_reads``."""
     if a.rmw:
         return acc.update_reads
-    drain = a.tensor is Tensor.O and a.action is Action.READ and not a.compute_side and (
-        a.pair is None or a.level == a.pair[1])
+    drain = (
+        a.tensor is Tensor.O
+        and a.action is Action.READ
+        and not a.compute_side
+        and (a.pair is None or a.level == a.pair[1])
+    )
     return acc.drain_reads or not drain
 
 
@@ -244,15 +260,16 @@ def _storage(arch: Arch, layer: Layer, analysis: Analysis, acc: Accounting) -> t
         gran = acc.access_granularity or lv.access_granularity
         bits = bits_at(lv, layer, a.tensor)
         per = actions_per_element(bits, lv.word_bits, gran)
-        c = Charge(Key(lv.name, a.tensor, a.action), a.q, float(a.sign), _gated(lv, a), per, lv.energy(a.action),
-                   rho)
+        c = Charge(Key(lv.name, a.tensor, a.action), a.q, float(a.sign), _gated(lv, a), per, lv.energy(a.action), rho)
         charges.append(c)
         inst = arch.instances(a.level)
         # an update is a read and a write on the ports, unless the accounting counts its read half as a read of
         # its own (update_reads: Timeloop's reads on the read port, fills and updates on the write port)
         read_moves = (Action.READ,) if acc.update_reads else (Action.READ, Action.UPDATE)
-        for direction, bw, moves in (("read", lv.read_bandwidth_bits_per_cycle, read_moves),
-                                     ("write", lv.write_bandwidth_bits_per_cycle, (Action.WRITE, Action.UPDATE))):
+        for direction, bw, moves in (
+            ("read", lv.read_bandwidth_bits_per_cycle, read_moves),
+            ("write", lv.write_bandwidth_bits_per_cycle, (Action.WRITE, Action.UPDATE)),
+        ):
             if bw is not None and a.action in moves:  # the data bits cross the port, whatever an access costs
                 cyc = c.elements_per_unit * bits * bus_cycles_per_bit(bw, inst)
                 buses.append(BusTerm(f"{lv.name} {direction} bandwidth", a.q, cyc))
@@ -279,8 +296,17 @@ def _network(arch: Arch, layer: Layer, analysis: Analysis, acc: Accounting, qs: 
             used = tuple(j for j, p in enumerate(pos) if p.spatial and p.level == t.level)
             base = qs.items[t.q]
             q = qs.q(replace(base, fns=tuple(sorted({*base.fns, Fn(FnKind.MESH_HOPS, used)}))))
-        out.append(Charge(Key(lv.name, t.tensor, Action.TRANSFER), q, float(t.elements), False, Fraction(1),
-                          bits_at(lv, layer, t.tensor) * lv.link_pj_per_bit, layer.mean_spike_density))
+        out.append(
+            Charge(
+                Key(lv.name, t.tensor, Action.TRANSFER),
+                q,
+                float(t.elements),
+                False,
+                Fraction(1),
+                bits_at(lv, layer, t.tensor) * lv.link_pj_per_bit,
+                layer.mean_spike_density,
+            )
+        )
     return out
 
 
@@ -300,15 +326,23 @@ def _compute(arch: Arch, layer: Layer, analysis: Analysis, acc: Accounting) -> l
         out = [Charge(Key(COMPUTE, None, Action.AC), analysis.macs, per * steps, True, Fraction(1), c.ac_pj, rho)]
     if not layer.spiking:
         if c.activation_pj:
-            out.append(Charge(Key(COMPUTE, None, Action.ACTIVATION), analysis.lif_ops, 1.0, False, Fraction(1),
-                              c.activation_pj, rho))
+            out.append(
+                Charge(
+                    Key(COMPUTE, None, Action.ACTIVATION),
+                    analysis.lif_ops,
+                    1.0,
+                    False,
+                    Fraction(1),
+                    c.activation_pj,
+                    rho,
+                )
+            )
     elif not acc.pe_cycle_charges:
         out.append(Charge(Key(COMPUTE, None, Action.LIF), analysis.lif_ops, 1.0, False, Fraction(1), c.lif_pj, rho))
     return out
 
 
-def _spatial_t_lif(arch: Arch, layer: Layer, analysis: Analysis, qs: _Quantities
-                   ) -> tuple[list[Charge], list[BusTerm]]:
+def _spatial_t_lif(arch: Arch, layer: Layer, analysis: Analysis, qs: _Quantities) -> tuple[list[Charge], list[BusTerm]]:
     """Timesteps on a spatial axis (allowed only by ``compute.lif_spatial_t``): the k = prod(spatial T loops)
     partial sums of a neuron finish at once on k units, but its membrane update is sequential in T. Each LIF
     update's partial sum moves to the LIF unit that owns the neuron (psum bits over the fanout network of the level
@@ -324,17 +358,30 @@ def _spatial_t_lif(arch: Arch, layer: Layer, analysis: Analysis, qs: _Quantities
         lv = arch.levels[h]
         moved = lif.gated(Gate(tuple(j for j in t_sp if pos[j].level == h), live=True))
         if lv.link_pj_per_bit and moved is not None:
-            charges.append(Charge(Key(lv.name, Tensor.O, Action.TRANSFER), qs.q(moved), 1.0, False, Fraction(1),
-                                  bits_at(lv, layer, Tensor.O) * lv.link_pj_per_bit, layer.mean_spike_density))
-    serial = Quantity(tuple(j for j in lif.factors if not pos[j].spatial or pos[j].dim is Dim.T),
-                      gates=(Gate(t_sp, live=True),))
+            charges.append(
+                Charge(
+                    Key(lv.name, Tensor.O, Action.TRANSFER),
+                    qs.q(moved),
+                    1.0,
+                    False,
+                    Fraction(1),
+                    bits_at(lv, layer, Tensor.O) * lv.link_pj_per_bit,
+                    layer.mean_spike_density,
+                )
+            )
+    serial = Quantity(
+        tuple(j for j in lif.factors if not pos[j].spatial or pos[j].dim is Dim.T), gates=(Gate(t_sp, live=True),)
+    )
     per_update = arch.compute.lif_sharing / arch.compute.lif_units_per_pe
     return charges, [BusTerm("LIF units (timesteps on a spatial axis)", qs.q(serial), per_update)]
 
 
 def _spatial(analysis: Analysis, level: int, axis: Axis | None = None) -> tuple[int, ...]:
-    return tuple(j for j, p in enumerate(analysis.view.positions)
-                 if p.spatial and p.level == level and (axis is None or p.axis is axis))
+    return tuple(
+        j
+        for j, p in enumerate(analysis.view.positions)
+        if p.spatial and p.level == level and (axis is None or p.axis is axis)
+    )
 
 
 def _activations(analysis: Analysis, level: int) -> Quantity:
@@ -368,8 +415,11 @@ def _crossbar(arch: Arch, layer: Layer, analysis: Analysis, acc: Accounting, qs:
         reads = (qs.q(replace(xbar_steps, fns=(Fn(FnKind.ANY_SPIKE, rows, rho),))), float(steps))
         per_pe = rows + _spatial(analysis, xb.pe_level)
         used = _activations(analysis, xb.pe_level)
-        used = replace(used, factors=tuple(sorted(used.factors + _spatial(analysis, xb.level, Axis.X))),
-                       fns=(Fn(FnKind.ANY_SPIKE, tuple(sorted(per_pe)), rho),))
+        used = replace(
+            used,
+            factors=tuple(sorted(used.factors + _spatial(analysis, xb.level, Axis.X))),
+            fns=(Fn(FnKind.ANY_SPIKE, tuple(sorted(per_pe)), rho),),
+        )
         weight_bits = acc.weight_bits or layer.weight_bits
         conversions = (qs.q(used), float(cells_per_weight(weight_bits, xb.bits_per_cell)))
     conv_q, per_conv = conversions
@@ -377,8 +427,12 @@ def _crossbar(arch: Arch, layer: Layer, analysis: Analysis, acc: Accounting, qs:
         (Key(CROSSBAR, Tensor.W, Action.READ), reads[0], reads[1], e.read_step),
         (Key("ADC", Tensor.O, Action.READ), conv_q, per_conv, e.adc_conversion),
         (Key("MUX", Tensor.O, Action.TRANSFER), conv_q, per_conv, e.mux),
-        (Key("DIFF", Tensor.O, Action.UPDATE), conv_q, per_conv * xb.diff_subtractions_per_conversion,
-         e.diff_subtraction),
+        (
+            Key("DIFF", Tensor.O, Action.UPDATE),
+            conv_q,
+            per_conv * xb.diff_subtractions_per_conversion,
+            e.diff_subtraction,
+        ),
         (Key("Htree", Tensor.O, Action.TRANSFER), conv_q, per_conv / xb.adcs_per_pe, e.htree_transfer),
         (Key("TempBuf", Tensor.O, Action.WRITE), conv_q, per_conv / xb.adcs_per_pe, e.temp_buffer_access),
     ]
@@ -394,8 +448,7 @@ def _crossbar(arch: Arch, layer: Layer, analysis: Analysis, acc: Accounting, qs:
 
 
 # ------------------------------------------------------------------------------ the SATA tool's options
-def _scalesim_memory(arch: Arch, layer: Layer, charges: list[Charge], acc: Accounting,
-                     qs: _Quantities) -> list[Charge]:
+def _scalesim_memory(arch: Arch, layer: Layer, charges: list[Charge], acc: Accounting, qs: _Quantities) -> list[Charge]:
     """``scalesim_memory``: every storage and network charge but the PEs' compute-side operand reads replaced by
     the SATA tool's memory counts (:mod:`costmodel.scalesim`): at the outermost level ifmap reads (bands that fit
     the array's input buffer, re-read per filter fold), weight reads K W_red and output writes N_pix K; at a
@@ -407,18 +460,35 @@ def _scalesim_memory(arch: Arch, layer: Layer, charges: list[Charge], acc: Accou
     sh = scalesim_shape(layer)
     cap = buf.tensor_capacity(Tensor.I) or buf.capacity_bits or 0
     live = int(cap // (acc.ifmap_bits or 1) * acc.ifmap_buffer_fraction)
-    counts = [(0, Tensor.I, Action.READ, dram_ifmap_reads(sh, live, fo.x)),
-              (0, Tensor.W, Action.READ, weight_reads(sh)), (0, Tensor.S, Action.WRITE, ofmap_writes(sh)),
-              (s, Tensor.I, Action.READ, glb_ifmap_reads(sh, fo.x)), (s, Tensor.S, Action.WRITE, ofmap_writes(sh))]
-    counts += [(li, Tensor.W, Action.READ, weight_reads(sh)) for li in range(1, s)
-               if arch.levels[li].keeps == frozenset({Tensor.W})]
+    counts = [
+        (0, Tensor.I, Action.READ, dram_ifmap_reads(sh, live, fo.x)),
+        (0, Tensor.W, Action.READ, weight_reads(sh)),
+        (0, Tensor.S, Action.WRITE, ofmap_writes(sh)),
+        (s, Tensor.I, Action.READ, glb_ifmap_reads(sh, fo.x)),
+        (s, Tensor.S, Action.WRITE, ofmap_writes(sh)),
+    ]
+    counts += [
+        (li, Tensor.W, Action.READ, weight_reads(sh))
+        for li in range(1, s)
+        if arch.levels[li].keeps == frozenset({Tensor.W})
+    ]
     kept = [c for c in charges if c.per_spike]  # the PEs' spike-gated operand reads
     for li, tensor, action, n in counts:
         lv = arch.levels[li]
-        per = actions_per_element(bits_at(lv, layer, tensor), lv.word_bits,
-                                  acc.access_granularity or lv.access_granularity)
-        kept.append(Charge(Key(lv.name, tensor, action), qs.q(Quantity((), scale=n)), 1.0, False, per,
-                           lv.energy(action), layer.mean_spike_density))
+        per = actions_per_element(
+            bits_at(lv, layer, tensor), lv.word_bits, acc.access_granularity or lv.access_granularity
+        )
+        kept.append(
+            Charge(
+                Key(lv.name, tensor, action),
+                qs.q(Quantity((), scale=n)),
+                1.0,
+                False,
+                per,
+                lv.energy(action),
+                layer.mean_spike_density,
+            )
+        )
     return kept
 
 
@@ -444,8 +514,17 @@ def _tool_passes(arch: Arch, layer: Layer, acc: Accounting, qs: _Quantities) -> 
         lv = arch.levels[s]
         per = actions_per_element(1, lv.word_bits, acc.access_granularity or lv.access_granularity)
         q = qs.q(Quantity((), scale=ofmap_write_quirk(sh, fo.y, fo.x)))
-        charges.append(Charge(Key(lv.name, Tensor.S, Action.WRITE), q, 1.0, False, per, lv.energy(Action.WRITE),
-                              layer.mean_spike_density))
+        charges.append(
+            Charge(
+                Key(lv.name, Tensor.S, Action.WRITE),
+                q,
+                1.0,
+                False,
+                per,
+                lv.energy(Action.WRITE),
+                layer.mean_spike_density,
+            )
+        )
     return extra, charges
 
 
@@ -483,14 +562,16 @@ def _cycle_model(arch: Arch, layer: Layer, analysis: Analysis, qs: _Quantities, 
     s = arch.systolic_level
     top = len(arch.levels) - 1 if s is None else s
     outer = qs.q(Quantity(tuple(j for j, p in enumerate(pos) if not p.spatial and p.level <= top)))
-    per_step = arch.compute.cycles_per_step * mac_steps(layer.input_bits,
-                                                        arch.compute.mac_bit_serial or arch.crossbar is not None)
+    per_step = arch.compute.cycles_per_step * mac_steps(
+        layer.input_bits, arch.compute.mac_bit_serial or arch.crossbar is not None
+    )
     if s is None:
         return CycleModel(outer, None, 0, analysis.lif_ops, lif_cycles_per_op(arch.lif_units), per_step, extra)
     fo = arch.levels[s].fanout
     inner = qs.q(Quantity(tuple(j for j, p in enumerate(pos) if not p.spatial and p.level > s)))
-    return CycleModel(outer, inner, fo.x + fo.y - 2, analysis.lif_ops, lif_cycles_per_op(arch.lif_units), per_step,
-                      extra)
+    return CycleModel(
+        outer, inner, fo.x + fo.y - 2, analysis.lif_ops, lif_cycles_per_op(arch.lif_units), per_step, extra
+    )
 
 
 def price(arch: Arch, layer: Layer, analysis: Analysis, accounting: Accounting | None = None) -> CostForm:
@@ -511,8 +592,15 @@ def price(arch: Arch, layer: Layer, analysis: Analysis, accounting: Accounting |
     moved, serial = _spatial_t_lif(arch, layer, analysis, qs)
     charges, buses = charges + moved, buses + serial
     cycles = _cycle_model(arch, layer, analysis, qs, extra)
-    return CostForm(analysis=analysis, quantities=tuple(qs.items), charges=tuple(charges), buses=tuple(buses),
-                    cycles=cycles, static=tuple(static_pj_per_cycle(arch).items()),
-                    capacities=tuple(_capacities(arch, layer, analysis)),
-                    level_names=tuple(lv.name for lv in arch.levels), spike_density=layer.mean_spike_density,
-                    accesses=tuple(a for a in analysis.accesses if _counted(a, acc)))
+    return CostForm(
+        analysis=analysis,
+        quantities=tuple(qs.items),
+        charges=tuple(charges),
+        buses=tuple(buses),
+        cycles=cycles,
+        static=tuple(static_pj_per_cycle(arch).items()),
+        capacities=tuple(_capacities(arch, layer, analysis)),
+        level_names=tuple(lv.name for lv in arch.levels),
+        spike_density=layer.mean_spike_density,
+        accesses=tuple(a for a in analysis.accesses if _counted(a, acc)),
+    )

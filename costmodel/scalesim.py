@@ -59,8 +59,15 @@ class ScaleSimShape:
 
 def scalesim_shape(layer: Layer) -> ScaleSimShape:
     """The layer's (H, W, C, K, R, S, stride) without padding."""
-    return ScaleSimShape(H=layer.in_h, W=layer.in_w, C=layer.bound(Dim.C), K=layer.bound(Dim.K),
-                         R=layer.bound(Dim.R), S=layer.bound(Dim.S), stride=layer.stride)
+    return ScaleSimShape(
+        H=layer.in_h,
+        W=layer.in_w,
+        C=layer.bound(Dim.C),
+        K=layer.bound(Dim.K),
+        R=layer.bound(Dim.R),
+        S=layer.bound(Dim.S),
+        stride=layer.stride,
+    )
 
 
 def ws_filter_cycles(sh: ScaleSimShape, rows: int, cols: int) -> int:
@@ -150,7 +157,7 @@ def tool_output_scale(layer: Layer, padding: int, fc_3x3: bool) -> float:
 def ungated_pj_per_pe_cycle(arch: Arch, weight_spad: str = "SPAD-W") -> float:
     """Always-on PE power per PE per cycle (pJ): datapath + LIF units per PE + every per-PE level's static power
     except the weight SPAD's (which the SATA spec uses for PE leakage)."""
-    per_pe_levels = sum(lv.static_pj_per_cycle for lv in arch.levels[arch.array_level + 1:] if lv.name != weight_spad)
+    per_pe_levels = sum(lv.static_pj_per_cycle for lv in arch.levels[arch.array_level + 1 :] if lv.name != weight_spad)
     c = arch.compute
     return c.static_pj_per_cycle + c.lif_static_pj_per_cycle * arch.lif_units / arch.pes + per_pe_levels
 

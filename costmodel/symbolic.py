@@ -123,8 +123,9 @@ def symbolic_nest(arch: Arch, mapping: Mapping) -> tuple[SymbolicNest, np.ndarra
     its present loops."""
     view, factors = nest_of(arch, mapping)
     keep = [j for j in range(factors.shape[1]) if factors[0, j] > 1]
-    present = NestView(positions=tuple(view.positions[j] for j in keep), may_keep=view.may_keep, keeps=view.keeps,
-                       ordered=True)
+    present = NestView(
+        positions=tuple(view.positions[j] for j in keep), may_keep=view.may_keep, keeps=view.keeps, ordered=True
+    )
     return nest_from_view(present, [lv.name for lv in arch.levels]), factors[0, keep]
 
 
@@ -177,8 +178,9 @@ def quantity_expr(q: Quantity, f: Sequence[Expr], general: bool = False) -> Expr
         out = out * window_extent(sp.Mul(*(f[j] for j in w.p)), sp.Mul(*(f[j] for j in w.r)), w.stride, select)
     for g in q.gates:
         on, off = (sp.Integer(1), sp.Integer(0)) if g.live else (sp.Integer(0), sp.Integer(1))
-        out = out * (sp.Piecewise((on, sp.Or(*[sp.Gt(f[k], 1) for k in g.positions])), (off, True)) if general
-                     else on)  # readable form: every present loop is live
+        out = out * (
+            sp.Piecewise((on, sp.Or(*[sp.Gt(f[k], 1) for k in g.positions])), (off, True)) if general else on
+        )  # readable form: every present loop is live
     for fn in q.fns:
         out = out * fn_expr(fn, sp.Mul(*(f[j] for j in fn.positions)))
     return out
@@ -219,9 +221,14 @@ class SymbolicPriced:
         def m(d: dict) -> dict:
             return {k: fn(v) for k, v in d.items()}
 
-        return SymbolicPriced(energy=m(self.energy), counts=m(self.counts), elements=m(self.elements),
-                              tiles=m(self.tiles), cycle_terms=tuple(fn(x) for x in self.cycle_terms),
-                              cycle_labels=self.cycle_labels)
+        return SymbolicPriced(
+            energy=m(self.energy),
+            counts=m(self.counts),
+            elements=m(self.elements),
+            tiles=m(self.tiles),
+            cycle_terms=tuple(fn(x) for x in self.cycle_terms),
+            cycle_labels=self.cycle_labels,
+        )
 
 
 def _cycle_terms(form: CostForm, values: Sequence[Expr]) -> tuple[list[Expr], list[str]]:
@@ -237,8 +244,9 @@ def _cycle_terms(form: CostForm, values: Sequence[Expr]) -> tuple[list[Expr], li
     return terms, labels
 
 
-def symbolic_price(form: CostForm, factors: Sequence[Expr], *, general: bool = False,
-                   density: Expr | float = RHO) -> SymbolicPriced:
+def symbolic_price(
+    form: CostForm, factors: Sequence[Expr], *, general: bool = False, density: Expr | float = RHO
+) -> SymbolicPriced:
     """The form evaluated on symbols ``factors`` (one per position): energies, counts, elements, tiles, cycles.
     Spike-scaled charges use ``density`` (the symbol :data:`RHO` by default)."""
     values = [quantity_expr(q, factors, general) for q in form.quantities]
@@ -256,8 +264,14 @@ def symbolic_price(form: CostForm, factors: Sequence[Expr], *, general: bool = F
         energy[key] = exact(pj) * CYCLES
     terms, labels = _cycle_terms(form, values)
     tiles = {(u.level, u.tensor): values[u.q] for u in form.analysis.tiles}
-    return SymbolicPriced(energy=energy, counts=counts, elements=elements, tiles=tiles, cycle_terms=tuple(terms),
-                          cycle_labels=tuple(labels))
+    return SymbolicPriced(
+        energy=energy,
+        counts=counts,
+        elements=elements,
+        tiles=tiles,
+        cycle_terms=tuple(terms),
+        cycle_labels=tuple(labels),
+    )
 
 
 # ------------------------------------------------------------------------------ one-call forms
@@ -272,8 +286,9 @@ class SymbolicCost:
     values: dict[sp.Symbol, Expr]  # the layer's values of every layer-form symbol, and of CYCLES
 
 
-def symbolic_cost(arch: Arch, layer: Layer, mapping: Mapping, *, general: bool = False,
-                  accounting: Accounting | None = None) -> SymbolicCost:
+def symbolic_cost(
+    arch: Arch, layer: Layer, mapping: Mapping, *, general: bool = False, accounting: Accounting | None = None
+) -> SymbolicCost:
     """Symbolic counts and energies of ``mapping``'s loop structure, in positional and layer form, priced under
     an accounting profile (default: native)."""
     nest, bounds = symbolic_nest(arch, mapping)
@@ -304,6 +319,7 @@ def value_at(expr: Expr, values: dict[sp.Symbol, Expr]) -> float:
 
 def resolve_piecewise(expr: Expr, values: dict[sp.Symbol, Expr]) -> Expr:
     """Each Piecewise replaced by its branch that holds at ``values`` (for display at one point)."""
+
     def pick(pw: sp.Piecewise) -> Expr:
         for e, cond in pw.args:
             if cond == sp.true or bool(sp.sympify(cond).xreplace(values)):
@@ -329,8 +345,7 @@ class LambdifiedBatch:
         self._energy = sp.lambdify(args, priced.total(), "numpy", cse=True)
         self._cycles = sp.lambdify(args, priced.cycles, "numpy", cse=True)
         values = [quantity_expr(q, self.nest.factors, True) for q in form.quantities]
-        checks = [sp.Add(*(bits * values[q] for q, bits in c.uses)) - c.limit_bits for c in form.capacities
-                  if c.uses]
+        checks = [sp.Add(*(bits * values[q] for q, bits in c.uses)) - c.limit_bits for c in form.capacities if c.uses]
         self._checks = [sp.lambdify(args, c, "numpy", cse=True) for c in checks]
 
     def __call__(self, factors: np.ndarray) -> BatchResult:
@@ -389,7 +404,26 @@ def formula(expr: Expr) -> str:
 
 
 __all__ = [
-    "DIM_SYMBOLS", "STRIDE", "RHO", "CYCLES", "SymbolicNest", "SymbolicPriced", "SymbolicCost", "LambdifiedBatch",
-    "nest_from_view", "symbolic_nest", "layer_form", "layer_values", "symbolic_price", "symbolic_cost",
-    "quantity_expr", "select", "exact", "formula", "value_at", "resolve_piecewise", "simplify_counts", "Action",
+    "DIM_SYMBOLS",
+    "STRIDE",
+    "RHO",
+    "CYCLES",
+    "SymbolicNest",
+    "SymbolicPriced",
+    "SymbolicCost",
+    "LambdifiedBatch",
+    "nest_from_view",
+    "symbolic_nest",
+    "layer_form",
+    "layer_values",
+    "symbolic_price",
+    "symbolic_cost",
+    "quantity_expr",
+    "select",
+    "exact",
+    "formula",
+    "value_at",
+    "resolve_piecewise",
+    "simplify_counts",
+    "Action",
 ]

@@ -78,14 +78,15 @@ class Layer:
         for d, b in zip(DIMS, self.bounds, strict=True):
             if not isinstance(b, int) or isinstance(b, bool) or b < 1:
                 raise ValueError(f"{where}: {d.value} must be a positive integer, got {b!r}")
-        for key in ("stride", "weight_bits", "psum_bits", "membrane_bits", "input_bits", "output_bits", "in_h",
-                    "in_w"):
+        for key in ("stride", "weight_bits", "psum_bits", "membrane_bits", "input_bits", "output_bits", "in_h", "in_w"):
             v = getattr(self, key)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{where}: {key} must be a positive integer, got {v!r}")
         if self.spiking and self.output_bits != 1:
-            raise ValueError(f"{where}: output_bits must be 1 for a spiking layer (1-bit spikes), got "
-                             f"{self.output_bits}; a non-spiking layer says neuron: relu or none")
+            raise ValueError(
+                f"{where}: output_bits must be 1 for a spiking layer (1-bit spikes), got "
+                f"{self.output_bits}; a non-spiking layer says neuron: relu or none"
+            )
         if self.padding < 0:
             raise ValueError(f"{where}: padding must be >= 0, got {self.padding}")
         for key in ("spike_density", "weight_density"):
@@ -95,8 +96,7 @@ class Layer:
         if self.spike_density_per_t is not None:
             if len(self.spike_density_per_t) != self.bound(Dim.T):
                 raise ValueError(
-                    f"{where}: spike_density_per_t has {len(self.spike_density_per_t)} entries, "
-                    f"T = {self.bound(Dim.T)}"
+                    f"{where}: spike_density_per_t has {len(self.spike_density_per_t)} entries, T = {self.bound(Dim.T)}"
                 )
             if any(not 0.0 <= v <= 1.0 for v in self.spike_density_per_t):
                 raise ValueError(f"{where}: spike_density_per_t entries must be in [0, 1]")

@@ -199,8 +199,7 @@ class _Model:
         self.m = cp_model.CpModel()
         self.v = _Vars()
         self.primes: dict[Dim, dict[int, int]] = {d: prime_factors(self.space.layer.bound(d)) for d in DIMS}
-        self.logw = {p: int(math.floor(LOG_UNITS * math.log2(p) + 1e-9))
-                     for pf in self.primes.values() for p in pf}
+        self.logw = {p: int(math.floor(LOG_UNITS * math.log2(p) + 1e-9)) for pf in self.primes.values() for p in pf}
         self.notes: list[str] = []
         self.exact = True
         self.cycles_cap: int | None = None
@@ -220,8 +219,9 @@ class _Model:
                 for s in slots:
                     top = total
                     if s.spatial and s.axis is not None:  # p^x <= the axis' fanout
-                        top = min(top, int(math.floor(math.log(fanout_limit(sp.arch, sp.layer, s.level, s.axis), p)
-                                                      + 1e-9)))
+                        top = min(
+                            top, int(math.floor(math.log(fanout_limit(sp.arch, sp.layer, s.level, s.axis), p) + 1e-9))
+                        )
                     x = self.m.new_int_var(0, top, f"e_{s.level}{s.axis or 't'}{d.value}_{p}")
                     self.v.e.setdefault(s, {})[p] = x
                     vs.append(x)
@@ -260,8 +260,14 @@ class _Model:
                     lo[p] = lo.get(p, 0) + k
         return lo
 
-    def _element(self, exps: dict[int, tuple[list, int]], fn, name: str, ub: int | None = None,  # noqa: ANN001, ANN202
-                 lo: dict[int, int] | None = None):
+    def _element(
+        self,
+        exps: dict[int, tuple[list, int]],
+        fn,
+        name: str,
+        ub: int | None = None,  # noqa: ANN001, ANN202
+        lo: dict[int, int] | None = None,
+    ):
         """An int var = fn({p: E_p}) via an element table over the exponent box lo..max (mixed radix)."""
         primes = sorted(exps)
         if not primes:
@@ -275,8 +281,10 @@ class _Model:
             return fn({p: exps[p][1] for p in primes})
         table = []
         for idx in range(box):
-            ev = {p: lo.get(p, 0) + (idx // r) % (exps[p][1] - lo.get(p, 0) + 1)
-                  for p, r in zip(primes, radix, strict=True)}
+            ev = {
+                p: lo.get(p, 0) + (idx // r) % (exps[p][1] - lo.get(p, 0) + 1)
+                for p, r in zip(primes, radix, strict=True)
+            }
             table.append(fn(ev))
         top = max(table) if ub is None else min(max(table), ub)
         target = self.m.new_int_var(min(table), top, name)
@@ -289,8 +297,13 @@ class _Model:
         """The log-weighted exponent sum: sum_p floor(LOG_UNITS log2 p) x E_p <= LOG_UNITS log2(product)."""
         return sum(self.logw[p] * sum(terms) for p, (terms, _) in exps.items())
 
-    def _hull(self, value, exps: dict[int, tuple[list, int]], scale: int = 1,  # noqa: ANN001
-              lo: dict[int, int] | None = None) -> None:
+    def _hull(
+        self,
+        value,
+        exps: dict[int, tuple[list, int]],
+        scale: int = 1,  # noqa: ANN001
+        lo: dict[int, int] | None = None,
+    ) -> None:
         """Cuts value >= the lower convex hull of (log-weighted exponent sum, scale x product) over the exponent
         box lo..max: valid for every integer point, and the LP's view of the product (see the module docstring)."""
         if not self.opts.hull_cuts or isinstance(value, int) or not exps:
@@ -302,8 +315,12 @@ class _Model:
             return
         pts = []
         for ev in itertools.product(*ranges):
-            pts.append((sum(self.logw[p] * k for p, k in zip(primes, ev, strict=True)),
-                        scale * math.prod(p**k for p, k in zip(primes, ev, strict=True))))
+            pts.append(
+                (
+                    sum(self.logw[p] * k for p, k in zip(primes, ev, strict=True)),
+                    scale * math.prod(p**k for p, k in zip(primes, ev, strict=True)),
+                )
+            )
         hull = lower_hull(pts)
         lam = self.m.new_int_var(0, hull[-1][0], f"log_{value.name}")
         self.m.add(lam == self._log(exps))
@@ -390,8 +407,9 @@ class _Model:
         for k in r.same_level:
             inner = self.slots[k]
             if loop.level in self.v.before:
-                self.m.add_bool_or([_neg(self.v.before[loop.level][(loop.dim, inner.dim)]),
-                                    self.v.live[inner].Not(), x])
+                self.m.add_bool_or(
+                    [_neg(self.v.before[loop.level][(loop.dim, inner.dim)]), self.v.live[inner].Not(), x]
+                )
         self.v.refetch[r] = x
         return x
 
@@ -729,8 +747,9 @@ class _Model:
         need_cycles = bool(self.form.static_pj_per_cycle) or self.inst.objective is Objective.EDP
         if not need_cycles:
             return 0
-        dens = [(_frac(b.cycles_per_unit)[0] / self._qscale(b.q)).denominator for b in self.form.buses
-                if b.cycles_per_unit]
+        dens = [
+            (_frac(b.cycles_per_unit)[0] / self._qscale(b.q)).denominator for b in self.form.buses if b.cycles_per_unit
+        ]
         dens.append(Fraction(self.lif_cycles()).limit_denominator(10**6).denominator)
         for b in self.form.buses:
             if b.cycles_per_unit:
@@ -859,8 +878,11 @@ class _Model:
         sp = self.space
         for s, ex in self.v.e.items():
             lm = mapping.levels[s.level]
-            f = lm.factor(s.dim, spatial=False) if not s.spatial else math.prod(
-                lp.bound for lp in lm.spatial if lp.dim is s.dim and lp.axis == s.axis)
+            f = (
+                lm.factor(s.dim, spatial=False)
+                if not s.spatial
+                else math.prod(lp.bound for lp in lm.spatial if lp.dim is s.dim and lp.axis == s.axis)
+            )
             pf = prime_factors(f)
             for p, x in ex.items():
                 self.m.add_hint(x, pf.get(p, 0))
@@ -1004,9 +1026,17 @@ def configure(solver: cp_model.CpSolver, cfg: SolverConfig, wall_s: float | None
     prm.subsolvers.extend(["default_lp", "max_lp"])
 
 
-def solve(inst: MapperInstance, cfg: SolverConfig, *, quiet: bool = True, reference: Mapping | None = None,
-          cutoff: float | None = None, cycles_cap: int | None = None, energy_cap_pj: float | None = None,
-          wall_s: float | None = None) -> MapperSolution:
+def solve(
+    inst: MapperInstance,
+    cfg: SolverConfig,
+    *,
+    quiet: bool = True,
+    reference: Mapping | None = None,
+    cutoff: float | None = None,
+    cycles_cap: int | None = None,
+    energy_cap_pj: float | None = None,
+    wall_s: float | None = None,
+) -> MapperSolution:
     """Build and solve the model; status always checked (MODEL_INVALID raises). ``reference``: a legal mapping
     used as the search hint; ``cutoff``: its objective value (the model keeps only mappings at least as good);
     ``cycles_cap``: a proven bound on the optimum's cycles; ``wall_s``: the wall-clock seconds left."""
@@ -1044,22 +1074,39 @@ def solve(inst: MapperInstance, cfg: SolverConfig, *, quiet: bool = True, refere
     dtime = float(solver.response_proto.deterministic_time)
     final = status in (Status.OPTIMAL, Status.INFEASIBLE)
     by_wall = not final and not stopped.is_set() and dtime < cfg.deterministic_s * 0.999
-    unsolved = MapperSolution(status=status, row=None, orders={}, bypass=None, value=None, bound=None,
-                              exact=model.exact, wall_s=clock.elapsed(), notes=tuple(model.notes),
-                              stopped_by_wall_clock=by_wall, interrupted=stopped.is_set(),
-                              cutoff_used=model.cutoff_used, deterministic_s=dtime,
-                              reproducible=not (by_wall or stopped.is_set()))
+    unsolved = MapperSolution(
+        status=status,
+        row=None,
+        orders={},
+        bypass=None,
+        value=None,
+        bound=None,
+        exact=model.exact,
+        wall_s=clock.elapsed(),
+        notes=tuple(model.notes),
+        stopped_by_wall_clock=by_wall,
+        interrupted=stopped.is_set(),
+        cutoff_used=model.cutoff_used,
+        deterministic_s=dtime,
+        reproducible=not (by_wall or stopped.is_set()),
+    )
     if status in (Status.OPTIMAL, Status.FEASIBLE):
         row, orders, bypass = model.solution(solver)
-        return replace(unsolved, row=row, orders=orders, bypass=bypass,
-                       value=model.unscale(solver.objective_value, info),
-                       bound=model.unscale(solver.best_objective_bound, info))
+        return replace(
+            unsolved,
+            row=row,
+            orders=orders,
+            bypass=bypass,
+            value=model.unscale(solver.objective_value, info),
+            bound=model.unscale(solver.best_objective_bound, info),
+        )
     bound = model.unscale(solver.best_objective_bound, info) if status is Status.UNKNOWN else None
     return replace(unsolved, bound=bound)
 
 
-def reference_caps(space: MapSpace, obj: Objective, model: _Model, e_pj: float, cycles: float
-                   ) -> tuple[int | None, float | None]:
+def reference_caps(
+    space: MapSpace, obj: Objective, model: _Model, e_pj: float, cycles: float
+) -> tuple[int | None, float | None]:
     """Bounds a known legal mapping (energy ``e_pj``, ``cycles``) proves on the optimum:
     energy: E_opt <= E_ref and E_opt >= static x cycles -> cycles_opt <= E_ref / static;
     EDP: E_opt x C_opt <= E_ref x C_ref with E_opt >= the mapping-independent energy (bounds
@@ -1076,8 +1123,48 @@ def reference_caps(space: MapSpace, obj: Objective, model: _Model, e_pj: float, 
     return (None if cap is None else math.ceil(cap * (1 + 1e-9)) + 1), ecap
 
 
-def cpsat_search(space: MapSpace, obj: Objective, cfg: SolverConfig | None = None, *, top_k: int = 1,
-                 quiet: bool = True) -> SearchResult:
+def _final_status(sol: MapperSolution, seeds: list, top: TopK, notes: list[str]) -> tuple[Status, float | None]:
+    """The search's status and bound from CP-SAT's and the seeds' (``notes`` gains why): a cutoff CP-SAT proves
+    infeasible makes the best seed optimal; UNKNOWN with a seed is FEASIBLE; Ctrl-C before a proof is INTERRUPTED."""
+    status, bound = sol.status, sol.bound
+    if sol.status is Status.INFEASIBLE and sol.cutoff_used and seeds:
+        status, bound = Status.OPTIMAL, seeds[0][0]  # nothing beats the seed: it is optimal
+        notes.append("CP-SAT proved that no mapping beats the seed")
+    elif sol.status is Status.UNKNOWN and seeds:
+        status = Status.FEASIBLE
+    if sol.interrupted and status is not Status.OPTIMAL:
+        status = Status.INTERRUPTED if len(top.items()) else Status.UNKNOWN
+    if sol.interrupted:
+        notes.append("Ctrl-C stopped CP-SAT: the best mapping found so far (not reproducible)")
+    if sol.stopped_by_wall_clock:
+        notes.append("the wall-clock limit stopped CP-SAT: the result may differ from run to run (not reproducible)")
+    return status, bound
+
+
+def _polish(res: SearchResult, sol: MapperSolution, obj: Objective) -> SearchResult:
+    """A proof with exact integers has gap 0 (not float noise); a model objective below costmodel's is noted."""
+    if (
+        res.status is Status.OPTIMAL
+        and res.value is not None
+        and sol.exact
+        and res.bound is not None
+        and abs(res.bound - res.value) <= 1e-9 * abs(res.value)
+    ):
+        res = replace(res, bound=res.value)  # proven with exact integers: the gap is 0, not float noise
+    if res.cost is not None and sol.value is not None and res.status is not Status.INTERRUPTED:
+        v = obj.of_cost(res.cost)
+        if (
+            sol.status in (Status.OPTIMAL, Status.FEASIBLE)
+            and abs(v - sol.value) > 1e-9 * max(abs(v), 1.0)
+            and v > sol.value
+        ):
+            res = replace(res, notes=res.notes + (f"model objective {sol.value:.12g} vs costmodel {v:.12g}",))
+    return res
+
+
+def cpsat_search(
+    space: MapSpace, obj: Objective, cfg: SolverConfig | None = None, *, top_k: int = 1, quiet: bool = True
+) -> SearchResult:
     """Map with CP-SAT, seeded by the dataflow heuristics and a seeded random probe (:mod:`mappers.seeds`): the
     result is never empty when a legal mapping exists. The returned Cost is costmodel's evaluation."""
     from mappers.seeds import seed_mappings
@@ -1097,9 +1184,18 @@ def cpsat_search(space: MapSpace, obj: Objective, cfg: SolverConfig | None = Non
     def seeds_only(interrupted: bool) -> SearchResult:
         status = (Status.INTERRUPTED if interrupted else Status.FEASIBLE) if seeds else Status.UNKNOWN
         why = "Ctrl-C" if interrupted else "the wall-clock limit"
-        res = finish(method="cpsat", space=space, obj=obj, top=top, evaluated=evaluated, clock=clock, status=status,
-                     interrupted=interrupted, timed_out=not interrupted,
-                     notes=(*notes, f"{why} ended the search before CP-SAT did: the best seed (not reproducible)"))
+        res = finish(
+            method="cpsat",
+            space=space,
+            obj=obj,
+            top=top,
+            evaluated=evaluated,
+            clock=clock,
+            status=status,
+            interrupted=interrupted,
+            timed_out=not interrupted,
+            notes=(*notes, f"{why} ended the search before CP-SAT did: the best seed (not reproducible)"),
+        )
         return replace(res, reproducible=False)
 
     if seed_interrupted or (left is not None and left <= 0):
@@ -1115,38 +1211,29 @@ def cpsat_search(space: MapSpace, obj: Objective, cfg: SolverConfig | None = Non
                 raise RuntimeError(f"the seed mapping is not legal: {c.reason}")  # seeds are evaluated legal
             cap, ecap = reference_caps(space, obj, _Model(inst, cfg.options), c.total_energy_pj, c.cycles)
             cutoff = seeds[0][0]
-        sol = solve(inst, cfg, quiet=quiet, reference=ref, cutoff=cutoff, cycles_cap=cap, energy_cap_pj=ecap,
-                    wall_s=left)
+        sol = solve(
+            inst, cfg, quiet=quiet, reference=ref, cutoff=cutoff, cycles_cap=cap, energy_cap_pj=ecap, wall_s=left
+        )
     except KeyboardInterrupt:  # while the model was being built
         return seeds_only(True)
     notes += list(sol.notes)
     if sol.row is not None:
         assert sol.bypass is not None and sol.value is not None  # solve() sets row, bypass and value together
-        mapping = space.to_mapping(sol.row, {lv: space.full_order(lv, o) for lv, o in sol.orders.items()},
-                                   sol.bypass)
+        mapping = space.to_mapping(sol.row, {lv: space.full_order(lv, o) for lv, o in sol.orders.items()}, sol.bypass)
         top.offer(sol.value, mapping)
         evaluated += 1
-    status, bound = sol.status, sol.bound
-    if sol.status is Status.INFEASIBLE and sol.cutoff_used and seeds:
-        status, bound = Status.OPTIMAL, seeds[0][0]  # nothing beats the seed: it is optimal
-        notes.append("CP-SAT proved that no mapping beats the seed")
-    elif sol.status is Status.UNKNOWN and seeds:
-        status = Status.FEASIBLE
-    if sol.interrupted and status is not Status.OPTIMAL:
-        status = Status.INTERRUPTED if len(top.items()) else Status.UNKNOWN
-    if sol.interrupted:
-        notes.append("Ctrl-C stopped CP-SAT: the best mapping found so far (not reproducible)")
-    if sol.stopped_by_wall_clock:
-        notes.append("the wall-clock limit stopped CP-SAT: the result may differ from run to run (not reproducible)")
-    res = finish(method="cpsat", space=space, obj=obj, top=top, evaluated=evaluated, clock=clock, status=status,
-                 bound=bound, interrupted=sol.interrupted, timed_out=sol.stopped_by_wall_clock, notes=tuple(notes))
-    res = replace(res, reproducible=sol.reproducible, deterministic_s=sol.deterministic_s)
-    if res.status is Status.OPTIMAL and res.value is not None and sol.exact and res.bound is not None \
-            and abs(res.bound - res.value) <= 1e-9 * abs(res.value):
-        res = replace(res, bound=res.value)  # proven with exact integers: the gap is 0, not float noise
-    if res.cost is not None and sol.value is not None and res.status is not Status.INTERRUPTED:
-        v = obj.of_cost(res.cost)
-        if sol.status in (Status.OPTIMAL, Status.FEASIBLE) and abs(v - sol.value) > 1e-9 * max(abs(v), 1.0) \
-                and v > sol.value:
-            res = replace(res, notes=res.notes + (f"model objective {sol.value:.12g} vs costmodel {v:.12g}",))
-    return res
+    status, bound = _final_status(sol, seeds, top, notes)
+    res = finish(
+        method="cpsat",
+        space=space,
+        obj=obj,
+        top=top,
+        evaluated=evaluated,
+        clock=clock,
+        status=status,
+        bound=bound,
+        interrupted=sol.interrupted,
+        timed_out=sol.stopped_by_wall_clock,
+        notes=tuple(notes),
+    )
+    return _polish(replace(res, reproducible=sol.reproducible, deterministic_s=sol.deterministic_s), sol, obj)

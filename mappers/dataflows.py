@@ -97,13 +97,25 @@ class CrossbarFlow:
 
 
 CROSSBAR_FLOWS: dict[str, CrossbarFlow] = {
-    "packed": CrossbarFlow(name="packed", mapping=CrossbarMapping.PACKED, t_inner=False,
-                           description="input channels then filter taps on the rows, T outermost"),
-    "spikesim": CrossbarFlow(name="spikesim", mapping=CrossbarMapping.CHANNEL_BLOCK, t_inner=False,
-                             description="the public SpikeSim allocation: a crossbar per kernel position, <= 64 "
-                                         "input channels on its rows, T outermost"),
-    "time-batched": CrossbarFlow(name="time-batched", mapping=CrossbarMapping.PACKED, t_inner=True,
-                                 description="packed rows, all timesteps of a pixel back to back"),
+    "packed": CrossbarFlow(
+        name="packed",
+        mapping=CrossbarMapping.PACKED,
+        t_inner=False,
+        description="input channels then filter taps on the rows, T outermost",
+    ),
+    "spikesim": CrossbarFlow(
+        name="spikesim",
+        mapping=CrossbarMapping.CHANNEL_BLOCK,
+        t_inner=False,
+        description="the public SpikeSim allocation: a crossbar per kernel position, <= 64 "
+        "input channels on its rows, T outermost",
+    ),
+    "time-batched": CrossbarFlow(
+        name="time-batched",
+        mapping=CrossbarMapping.PACKED,
+        t_inner=True,
+        description="packed rows, all timesteps of a pixel back to back",
+    ),
 }
 
 

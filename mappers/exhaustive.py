@@ -15,17 +15,33 @@ from mappers.mapspace import MapSpace, iter_order_combos
 from mappers.search import Deadline, Objective, SearchResult, Status, TopK, evaluate_open, finish, progress
 
 
-def exhaustive_search(space: MapSpace, obj: Objective, *, time_limit_s: float | None = None, top_k: int = 5,
-                      quiet: bool = True, chunk: int = 1 << 15, prune: bool = True) -> SearchResult:
+def exhaustive_search(
+    space: MapSpace,
+    obj: Objective,
+    *,
+    time_limit_s: float | None = None,
+    top_k: int = 5,
+    quiet: bool = True,
+    chunk: int = 1 << 15,
+    prune: bool = True,
+) -> SearchResult:
     """Evaluate every legal mapping; OPTIMAL when the walk completes, FEASIBLE (best so far) when
     interrupted (Ctrl-C) or out of time."""
-    return exhaustive_searches(space, (obj,), time_limit_s=time_limit_s, top_k=top_k, quiet=quiet, chunk=chunk,
-                               prune=prune)[obj]
+    return exhaustive_searches(
+        space, (obj,), time_limit_s=time_limit_s, top_k=top_k, quiet=quiet, chunk=chunk, prune=prune
+    )[obj]
 
 
-def exhaustive_searches(space: MapSpace, objectives: tuple[Objective, ...], *, time_limit_s: float | None = None,
-                        top_k: int = 5, quiet: bool = True, chunk: int = 1 << 15, prune: bool = True
-                        ) -> dict[Objective, SearchResult]:
+def exhaustive_searches(
+    space: MapSpace,
+    objectives: tuple[Objective, ...],
+    *,
+    time_limit_s: float | None = None,
+    top_k: int = 5,
+    quiet: bool = True,
+    chunk: int = 1 << 15,
+    prune: bool = True,
+) -> dict[Objective, SearchResult]:
     """One walk of the mapspace, the best mappings for each objective (each mapping evaluated once)."""
     clock = Deadline(time_limit_s)
     total = space.n_factorizations_product()
@@ -33,6 +49,7 @@ def exhaustive_searches(space: MapSpace, objectives: tuple[Objective, ...], *, t
     tops = {o: TopK(top_k) for o in objectives}
     evaluated = 0
     interrupted = timed_out = False
+
     class _OutOfTime(Exception):
         pass
 
@@ -65,7 +82,16 @@ def exhaustive_searches(space: MapSpace, objectives: tuple[Objective, ...], *, t
     out = {}
     for obj, top in tops.items():
         best = top.items()[0][0] if top.items() else None
-        out[obj] = finish(method="exhaustive", space=space, obj=obj, top=top, evaluated=evaluated, clock=clock,
-                          status=status, bound=best if status is Status.OPTIMAL else None, interrupted=interrupted,
-                          timed_out=timed_out)
+        out[obj] = finish(
+            method="exhaustive",
+            space=space,
+            obj=obj,
+            top=top,
+            evaluated=evaluated,
+            clock=clock,
+            status=status,
+            bound=best if status is Status.OPTIMAL else None,
+            interrupted=interrupted,
+            timed_out=timed_out,
+        )
     return out

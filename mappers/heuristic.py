@@ -26,9 +26,7 @@ def _divisors_desc(n: int) -> list[int]:
 
 def _build(arch: Arch, temporal: list[list[Loop]], spatial: list[list[Loop]]) -> Mapping:
     return Mapping(
-        levels=tuple(
-            LevelMapping(temporal=tuple(t), spatial=tuple(s)) for t, s in zip(temporal, spatial, strict=True)
-        )
+        levels=tuple(LevelMapping(temporal=tuple(t), spatial=tuple(s)) for t, s in zip(temporal, spatial, strict=True))
     )
 
 
@@ -43,8 +41,14 @@ def _t_outside_reduction(inner_first: list[Dim]) -> list[Dim]:
     return [*rest[:cut], Dim.T, *rest[cut:]]
 
 
-def heuristic_mapping(arch: Arch, layer: Layer, flow: Dataflow, accounting: Accounting | None = None, *,
-                      capacity: Callable[[Mapping], bool | None] | None = None) -> Mapping | Invalid:
+def heuristic_mapping(
+    arch: Arch,
+    layer: Layer,
+    flow: Dataflow,
+    accounting: Accounting | None = None,
+    *,
+    capacity: Callable[[Mapping], bool | None] | None = None,
+) -> Mapping | Invalid:
     """A legal mapping of ``layer`` that follows ``flow``, filled greedily to fit capacities.
 
     Spatial: the array level takes the largest divisors of the preferred dims that fit each axis.
@@ -158,8 +162,7 @@ def crossbar_mapping(arch: Arch, layer: Layer, style: CrossbarMapping, *, t_inne
     temporal: list[list[Loop]] = [[] for _ in range(n)]
 
     def put(level: int, axis: Axis, dims: tuple[Dim, ...]) -> None:
-        room = fanout_limit(arch, layer, level, axis) // math.prod(
-            lp.bound for lp in spatial[level] if lp.axis is axis)
+        room = fanout_limit(arch, layer, level, axis) // math.prod(lp.bound for lp in spatial[level] if lp.axis is axis)
         spatial[level] += [Loop(d, f, True, axis) for d, f in _place(rem, dims, room)]
 
     put(xb.level, Axis.X, (Dim.K,))
@@ -176,8 +179,10 @@ def crossbar_mapping(arch: Arch, layer: Layer, style: CrossbarMapping, *, t_inne
             put(level, axis, (Dim.K, Dim.C, Dim.R, Dim.S))
     left = [d.value for d in (Dim.K, Dim.C, Dim.R, Dim.S) if rem[d] > 1]
     if left:
-        return Invalid(kind=InvalidKind.FANOUT, reason=f"layer {layer.name} needs more crossbars than {arch.name} has "
-                                                      f"(left over: {', '.join(left)})")
+        return Invalid(
+            kind=InvalidKind.FANOUT,
+            reason=f"layer {layer.name} needs more crossbars than {arch.name} has (left over: {', '.join(left)})",
+        )
     outer, tile = [Dim.T], [Dim.N, Dim.P, Dim.Q]
     if t_inner:
         outer, tile = [Dim.N, Dim.P, Dim.Q], [Dim.T]
@@ -223,14 +228,21 @@ def scalesim_os_mapping(arch: Arch, layer: Layer, accounting: Accounting | None 
     p_all, q_all = rem[Dim.P], rem[Dim.Q]
     bands = [(b, q_all) for b in _divisors_desc(p_all)] + [(1, q) for q in _divisors_desc(q_all)[1:]]
     invalid = Invalid(reason="no band fits")
-    stream = [*bypass[:s], bypass[s] | {Tensor.I}, *bypass[s + 1:]]  # inputs straight from the outermost level
+    stream = [*bypass[:s], bypass[s] | {Tensor.I}, *bypass[s + 1 :]]  # inputs straight from the outermost level
     tries = [(p_band, q_band, bypass) for p_band, q_band in bands] + [(p_all, q_all, stream)]
     for p_band, q_band, bypass in tries:  # the tallest band of rows, then of columns, that fits; else stream
-        temporal[0] = [Loop(d, b) for d, b in ((Dim.T, rem[Dim.T]), (Dim.K, rem[Dim.K]), (Dim.P, p_all // p_band),
-                                               (Dim.Q, q_all // q_band)) if b > 1]
+        temporal[0] = [
+            Loop(d, b)
+            for d, b in ((Dim.T, rem[Dim.T]), (Dim.K, rem[Dim.K]), (Dim.P, p_all // p_band), (Dim.Q, q_all // q_band))
+            if b > 1
+        ]
         temporal[s] = [Loop(d, b) for d, b in ((Dim.N, rem[Dim.N]), (Dim.P, p_band), (Dim.Q, q_band)) if b > 1]
-        mapping = Mapping(levels=tuple(LevelMapping(temporal=tuple(t), spatial=tuple(sp), bypass=b)
-                                       for t, sp, b in zip(temporal, spatial, bypass, strict=True)))
+        mapping = Mapping(
+            levels=tuple(
+                LevelMapping(temporal=tuple(t), spatial=tuple(sp), bypass=b)
+                for t, sp, b in zip(temporal, spatial, bypass, strict=True)
+            )
+        )
         res = evaluate(arch, layer, mapping, accounting)
         if not isinstance(res, Invalid):
             return mapping

@@ -33,20 +33,35 @@ def timeloop_dict(arch: Arch, mapping: Mapping) -> dict[str, Any]:
         order_outer_first = [lp.dim for lp in lm.temporal]
         rest = [d for d in DIMS if d not in order_outer_first]
         perm = "".join(TL_DIM[d] for d in reversed(order_outer_first + rest))  # Timeloop: inner to outer
-        out.append({"target": lv.name, "type": "temporal",
-                    "factors": " ".join(f"{TL_DIM[d]}={t_factors[d]}" for d in DIMS), "permutation": perm})
+        out.append(
+            {
+                "target": lv.name,
+                "type": "temporal",
+                "factors": " ".join(f"{TL_DIM[d]}={t_factors[d]}" for d in DIMS),
+                "permutation": perm,
+            }
+        )
         if lm.spatial:
             xs = [lp.dim for lp in lm.spatial if lp.axis == "x"]
             ys = [lp.dim for lp in lm.spatial if lp.axis == "y"]
             others = [d for d in DIMS if d not in xs and d not in ys]
             s_factors = {d: lm.factor(d, spatial=True) for d in DIMS}
-            out.append({"target": lv.name, "type": "spatial",
-                        "factors": " ".join(f"{TL_DIM[d]}={s_factors[d]}" for d in DIMS),
-                        "permutation": "".join(TL_DIM[d] for d in xs + ys + others), "split": len(xs)})
+            out.append(
+                {
+                    "target": lv.name,
+                    "type": "spatial",
+                    "factors": " ".join(f"{TL_DIM[d]}={s_factors[d]}" for d in DIMS),
+                    "permutation": "".join(TL_DIM[d] for d in xs + ys + others),
+                    "split": len(xs),
+                }
+            )
         kept = lv.keeps - lm.bypass
-        entry: dict[str, Any] = {"target": lv.name, "type": "bypass",
-                                 "keep": [TL_SPACE[t] for t in Tensor if t in TL_SPACE and t in kept],
-                                 "bypass": [TL_SPACE[t] for t in Tensor if t in TL_SPACE and t not in kept]}
+        entry: dict[str, Any] = {
+            "target": lv.name,
+            "type": "bypass",
+            "keep": [TL_SPACE[t] for t in Tensor if t in TL_SPACE and t in kept],
+            "bypass": [TL_SPACE[t] for t in Tensor if t in TL_SPACE and t not in kept],
+        }
         extra = sorted(t.value for t in kept if t not in TL_SPACE)
         if extra:
             entry["snn_extra"] = {"keep": extra}

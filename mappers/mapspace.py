@@ -85,11 +85,12 @@ class Constraints:
     def merged(self, other: Constraints) -> Constraints:
         """Both sets of restrictions (``other`` wins where both fix the same thing)."""
         return Constraints(
-            name=other.name if self.name == "free" else (self.name if other.name == "free" else
-                                                           f"{self.name}+{other.name}"),
+            name=other.name
+            if self.name == "free"
+            else (self.name if other.name == "free" else f"{self.name}+{other.name}"),
             t_placement=other.t_placement or self.t_placement,
-            spatial_dims=other.spatial_dims + tuple(
-                s for s in self.spatial_dims if other.allowed_spatial(s[0], s[1]) is None),
+            spatial_dims=other.spatial_dims
+            + tuple(s for s in self.spatial_dims if other.allowed_spatial(s[0], s[1]) is None),
             orders=other.orders + tuple(o for o in self.orders if not other.fixed_order(o[0])),
             fixed_factors=self.fixed_factors + other.fixed_factors,
             keep=self.keep + other.keep,
@@ -108,8 +109,10 @@ def crossbar_constraints(arch: Arch, flow: CrossbarFlow) -> Constraints:
         raise ValueError(f"dataflow {flow.name}: arch {arch.name} has no crossbar: section")
     spatial: tuple[tuple[int, Axis, frozenset[Dim]], ...] = ()
     if flow.mapping is CrossbarMapping.CHANNEL_BLOCK:
-        spatial = ((xb.level, Axis.Y, frozenset({Dim.C})),
-                   *((xb.pe_level, axis, frozenset({Dim.R, Dim.S})) for axis in AXES))
+        spatial = (
+            (xb.level, Axis.Y, frozenset({Dim.C})),
+            *((xb.pe_level, axis, frozenset({Dim.R, Dim.S})) for axis in AXES),
+        )
     t = TPlacement.INNERMOST if flow.t_inner else TPlacement.OUTERMOST
     return Constraints(name=flow.name, t_placement=t, spatial_dims=spatial)
 
@@ -134,16 +137,16 @@ def dataflow_constraints(arch: Arch, flow: Dataflow) -> Constraints:
 def load_constraints(path: str | Path, arch: Arch) -> Constraints:
     """User constraints from YAML (every key optional)::
 
-        constraints:
-          t: innermost                 # or outermost
-          levels:
-            - level: GLB
-              factors: {K: 4}          # temporal factors fixed at this level
-              spatial: {x: {K: 4}, y: {P: 2}}   # spatial factors fixed (others on that axis: 1)
-              spatial_dims: {x: [K], y: [P, Q]}  # dims allowed on each axis
-              order: [K, C]            # relative order of these dims, outer to inner
-              keep: [W, I]
-              bypass: [S]
+    constraints:
+      t: innermost                 # or outermost
+      levels:
+        - level: GLB
+          factors: {K: 4}          # temporal factors fixed at this level
+          spatial: {x: {K: 4}, y: {P: 2}}   # spatial factors fixed (others on that axis: 1)
+          spatial_dims: {x: [K], y: [P, Q]}  # dims allowed on each axis
+          order: [K, C]            # relative order of these dims, outer to inner
+          keep: [W, I]
+          bypass: [S]
     """
     file = str(path)
     root = Node(load_yaml(path), file)
@@ -200,8 +203,15 @@ def load_constraints(path: str | Path, arch: Arch) -> Constraints:
         n.done()
     c.done()
     root.done()
-    return Constraints(name=Path(file).stem, t_placement=t_place, spatial_dims=tuple(spatial_dims),
-                       orders=tuple(orders), fixed_factors=tuple(fixed), keep=tuple(keep), bypass=tuple(bypass))
+    return Constraints(
+        name=Path(file).stem,
+        t_placement=t_place,
+        spatial_dims=tuple(spatial_dims),
+        orders=tuple(orders),
+        fixed_factors=tuple(fixed),
+        keep=tuple(keep),
+        bypass=tuple(bypass),
+    )
 
 
 def _dim(node: Node, key: str) -> Dim:
@@ -236,8 +246,9 @@ def _dominates(a: tuple, b: tuple) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
-def order_classes(dims: tuple[Dim, ...], fixed: tuple[Dim, ...] = (), t_first: bool = False,
-                  prune: bool = False) -> tuple[tuple[Dim, ...], ...]:
+def order_classes(
+    dims: tuple[Dim, ...], fixed: tuple[Dim, ...] = (), t_first: bool = False, prune: bool = False
+) -> tuple[tuple[Dim, ...], ...]:
     """One representative order (outer to inner) per distinct-cost class of the orders of ``dims``.
 
     ``fixed``: dims whose relative order is imposed; ``t_first``: T must be the outermost loop.
@@ -379,8 +390,9 @@ class MapSpace:
             n_orders *= len(self.level_order_classes(lv, self.temporal_dims[lv]))
         return SpaceSize(factorizations=n_fact, orders=n_orders, bypass=len(self.bypass_options))
 
-    def level_order_classes(self, level: int, live: Sequence[Dim], *,
-                            prune: bool = False) -> tuple[tuple[Dim, ...], ...]:
+    def level_order_classes(
+        self, level: int, live: Sequence[Dim], *, prune: bool = False
+    ) -> tuple[tuple[Dim, ...], ...]:
         """Distinct-cost orders of the ``live`` dims of ``level``, with the constraints applied."""
         t_first = self.constraints.t_placement is TPlacement.OUTERMOST and level == 0
         return order_classes(tuple(live), self.constraints.fixed_order(level), t_first, prune)
@@ -434,14 +446,17 @@ class MapSpace:
         return code
 
     def live_dims(self, row: Array) -> dict[int, tuple[Dim, ...]]:
-        return {lv: tuple(s.dim for i, s in enumerate(self.slots)
-                          if s.level == lv and not s.spatial and row[i] > 1) for lv in self.order_levels}
+        return {
+            lv: tuple(s.dim for i, s in enumerate(self.slots) if s.level == lv and not s.spatial and row[i] > 1)
+            for lv in self.order_levels
+        }
 
     def keeps(self, bypass: Sequence[frozenset[Tensor]]) -> tuple[frozenset[Tensor], ...]:
         return tuple(frozenset(lv.keeps - b) for lv, b in zip(self.arch.levels, bypass, strict=True))
 
-    def structure(self, orders: dict[int, tuple[Dim, ...]], bypass: Sequence[frozenset[Tensor]]
-                  ) -> tuple[NestView, Array]:
+    def structure(
+        self, orders: dict[int, tuple[Dim, ...]], bypass: Sequence[frozenset[Tensor]]
+    ) -> tuple[NestView, Array]:
         """The concrete nest view for complete per-level temporal orders (levels missing from ``orders`` use
         their default order) and a bypass choice, with the column of ``slots`` feeding each nest position."""
         positions, cols = [], []
@@ -455,8 +470,12 @@ class MapSpace:
                 if s.level == lv and s.spatial:
                     positions.append(s)
                     cols.append(i)
-        view = NestView(positions=tuple(positions), may_keep=tuple(lv.keeps for lv in self.arch.levels),
-                        keeps=self.keeps(bypass), ordered=True)
+        view = NestView(
+            positions=tuple(positions),
+            may_keep=tuple(lv.keeps for lv in self.arch.levels),
+            keeps=self.keeps(bypass),
+            ordered=True,
+        )
         return view, np.array(cols, dtype=np.int64)
 
     def ranks(self, orders: dict[int, tuple[Dim, ...]]) -> tuple[int, ...]:
@@ -503,8 +522,9 @@ class MapSpace:
         row, bypass = got
         return bool(self.precheck(row[None], bypass)[0])
 
-    def encode(self, mapping: Mapping
-               ) -> tuple[Array, dict[int, tuple[Dim, ...]], tuple[frozenset[Tensor], ...]] | None:
+    def encode(
+        self, mapping: Mapping
+    ) -> tuple[Array, dict[int, tuple[Dim, ...]], tuple[frozenset[Tensor], ...]] | None:
         """The factor row, complete orders and bypass of a mapping of this space with the same costs as
         ``mapping`` (each level's order replaced by the constraint-respecting order of its class), or None when
         ``mapping`` is not in the space (a loop without a slot, a factor or order the constraints forbid, a
@@ -535,28 +555,34 @@ class MapSpace:
             return None
         return row, orders, bypass
 
-    def to_mapping(self, row: Sequence[int] | Array, orders: dict[int, tuple[Dim, ...]],
-                   bypass: Sequence[frozenset[Tensor]]) -> Mapping:
+    def to_mapping(
+        self, row: Sequence[int] | Array, orders: dict[int, tuple[Dim, ...]], bypass: Sequence[frozenset[Tensor]]
+    ) -> Mapping:
         """The :class:`Mapping` of a factor row (loops of bound 1 omitted)."""
         levels = []
         index = {s: i for i, s in enumerate(self.slots)}
         for lv in range(len(self.arch.levels)):
             order = orders.get(lv) or self.full_order(lv, ())
-            temporal = tuple(Loop(d, int(row[index[Position(lv, d)]])) for d in order
-                             if row[index[Position(lv, d)]] > 1)
-            spatial = tuple(Loop(s.dim, int(row[i]), True, s.axis or Axis.X) for i, s in enumerate(self.slots)
-                            if s.level == lv and s.spatial and row[i] > 1)
+            temporal = tuple(
+                Loop(d, int(row[index[Position(lv, d)]])) for d in order if row[index[Position(lv, d)]] > 1
+            )
+            spatial = tuple(
+                Loop(s.dim, int(row[i]), True, s.axis or Axis.X)
+                for i, s in enumerate(self.slots)
+                if s.level == lv and s.spatial and row[i] > 1
+            )
             levels.append(LevelMapping(temporal=temporal, spatial=spatial, bypass=frozenset(bypass[lv])))
         return Mapping(levels=tuple(levels))
 
 
 def _stationary_above(arch: Arch, level: int, dim: Dim) -> bool:
     """A temporal loop of ``dim`` at ``level`` would refill a tensor held stationary below it."""
-    return any(dim in RELEVANT[t] for lv in arch.levels[level + 1:] for t in lv.stationary)
+    return any(dim in RELEVANT[t] for lv in arch.levels[level + 1 :] for t in lv.stationary)
 
 
-def build_mapspace(arch: Arch, layer: Layer, constraints: Constraints = FREE,
-                   accounting: Accounting | None = None) -> MapSpace:
+def build_mapspace(
+    arch: Arch, layer: Layer, constraints: Constraints = FREE, accounting: Accounting | None = None
+) -> MapSpace:
     """The mapspace of ``layer`` on ``arch``; raises ``ValueError`` naming a contradictory constraint.
 
     The arch's physics shape it too: a temporal loop that would refill a stationary tensor has no slot, and a
@@ -567,12 +593,51 @@ def build_mapspace(arch: Arch, layer: Layer, constraints: Constraints = FREE,
     n = len(arch.levels)
     c = constraints
     fixed = dict(c.fixed_factors)
+    _check_fixed(arch, layer, fixed)
+    slots, temporal_dims = _slots(arch, layer, c)
     for slot, f in fixed.items():
-        if slot.level >= n:
+        if f > 1 and slot not in slots:
+            raise ValueError(
+                f"constraint: {slot.dim.value} cannot have a factor at "
+                f"{arch.levels[slot.level].name} ({slot.axis or 'temporal'}) under these constraints"
+            )
+    slots_of, choices = _choices(arch, layer, slots, fixed)
+    order_levels = tuple(li for li in range(n - 1) if len(temporal_dims[li]) > 1)
+    bypass_options = _bypass_options(arch, c)
+    view = NestView(positions=tuple(slots), may_keep=tuple(lv.keeps for lv in arch.levels), keeps=None, ordered=False)
+    form = price(arch, layer, analyze(view, layer.stride, layer.spiking), accounting)
+    return MapSpace(
+        arch=arch,
+        layer=layer,
+        constraints=c,
+        slots=tuple(slots),
+        slots_of=slots_of,
+        choices=choices,
+        temporal_dims=tuple(temporal_dims),
+        order_levels=order_levels,
+        bypass_options=bypass_options,
+        form=form,
+        accounting=accounting,
+        level_names=tuple(lv.name for lv in arch.levels),
+    )
+
+
+def _check_fixed(arch: Arch, layer: Layer, fixed: dict[Slot, int]) -> None:
+    """Fixed factors must name a level of the arch and divide the layer's bound."""
+    for slot, f in fixed.items():
+        if slot.level >= len(arch.levels):
             raise ValueError(f"constraint: level {slot.level} does not exist in {arch.name}")
         if layer.bound(slot.dim) % f:
-            raise ValueError(f"constraint: factor {f} of {slot.dim.value} at {arch.levels[slot.level].name} "
-                             f"does not divide the layer's {slot.dim.value} = {layer.bound(slot.dim)}")
+            raise ValueError(
+                f"constraint: factor {f} of {slot.dim.value} at {arch.levels[slot.level].name} "
+                f"does not divide the layer's {slot.dim.value} = {layer.bound(slot.dim)}"
+            )
+
+
+def _slots(arch: Arch, layer: Layer, c: Constraints) -> tuple[list[Slot], list[tuple[Dim, ...]]]:
+    """The temporal and spatial slots the constraints and the arch's physics leave, and each level's temporal
+    dims (a temporal loop that would refill a stationary tensor has no slot; T is spatial only where allowed)."""
+    n = len(arch.levels)
     active = [d for d in DIMS if layer.bound(d) > 1]
     slots: list[Slot] = []
     temporal_dims: list[tuple[Dim, ...]] = []
@@ -589,8 +654,7 @@ def build_mapspace(arch: Arch, layer: Layer, constraints: Constraints = FREE,
         temporal_dims.append(tuple(tdims))
         slots.extend(Position(li, d) for d in tdims)
         for axis in AXES:
-            size = fanout_limit(arch, layer, li, axis)
-            if size <= 1:
+            if fanout_limit(arch, layer, li, axis) <= 1:
                 continue
             allowed = c.allowed_spatial(li, axis)
             physical = spatial_dims_allowed(arch, li, axis)
@@ -600,10 +664,14 @@ def build_mapspace(arch: Arch, layer: Layer, constraints: Constraints = FREE,
                 if d is Dim.T and (c.t_placement is not None or (layer.spiking and not arch.compute.lif_spatial_t)):
                     continue  # T spatial: a dataflow places T in time; else the LIF units must allow it
                 slots.append(Position(li, d, True, axis))
-    for slot, f in fixed.items():
-        if f > 1 and slot not in slots:
-            raise ValueError(f"constraint: {slot.dim.value} cannot have a factor at "
-                             f"{arch.levels[slot.level].name} ({slot.axis or 'temporal'}) under these constraints")
+    return slots, temporal_dims
+
+
+def _choices(
+    arch: Arch, layer: Layer, slots: list[Slot], fixed: dict[Slot, int]
+) -> tuple[dict[Dim, tuple[int, ...]], dict[Dim, Array]]:
+    """Per dim: its slots' columns and every ordered factorization of its bound over them (fanout limits and fixed
+    factors applied; a fixed spatial axis takes no other dim)."""
     slots_of: dict[Dim, tuple[int, ...]] = {}
     choices: dict[Dim, Array] = {}
     for d in DIMS:
@@ -622,15 +690,7 @@ def build_mapspace(arch: Arch, layer: Layer, constraints: Constraints = FREE,
                 fixes.append(None)
         rows = _ordered_factorizations(layer.bound(d), limits, fixes)
         choices[d] = np.array(rows, dtype=np.int64).reshape(len(rows), len(cols))
-    order_levels = tuple(li for li in range(n - 1) if len(temporal_dims[li]) > 1)
-    bypass_options = _bypass_options(arch, c)
-    view = NestView(positions=tuple(slots), may_keep=tuple(lv.keeps for lv in arch.levels), keeps=None,
-                    ordered=False)
-    form = price(arch, layer, analyze(view, layer.stride, layer.spiking), accounting)
-    return MapSpace(arch=arch, layer=layer, constraints=c, slots=tuple(slots), slots_of=slots_of,
-                    choices=choices, temporal_dims=tuple(temporal_dims), order_levels=order_levels,
-                    bypass_options=bypass_options, form=form, accounting=accounting,
-                    level_names=tuple(lv.name for lv in arch.levels))
+    return slots_of, choices
 
 
 def _bypass_options(arch: Arch, c: Constraints) -> tuple[tuple[frozenset[Tensor], ...], ...]:
@@ -642,8 +702,10 @@ def _bypass_options(arch: Arch, c: Constraints) -> tuple[tuple[frozenset[Tensor]
         if bad:
             raise ValueError(f"constraint: level {lv.name} does not keep {sorted(t.value for t in bad)}")
         if must_keep & must_bypass:
-            raise ValueError(f"constraint: level {lv.name} must both keep and bypass "
-                             f"{sorted(t.value for t in must_keep & must_bypass)}")
+            raise ValueError(
+                f"constraint: level {lv.name} must both keep and bypass "
+                f"{sorted(t.value for t in must_keep & must_bypass)}"
+            )
         free = sorted(lv.keeps - must_keep - must_bypass)
         opts = []
         for k in range(len(free) + 1):
@@ -658,8 +720,9 @@ def _bypass_options(arch: Arch, c: Constraints) -> tuple[tuple[frozenset[Tensor]
     return tuple(itertools.product(*per_level))
 
 
-def iter_order_combos(space: MapSpace, live: dict[int, tuple[Dim, ...]], *, prune: bool = True
-                      ) -> Iterator[dict[int, tuple[Dim, ...]]]:
+def iter_order_combos(
+    space: MapSpace, live: dict[int, tuple[Dim, ...]], *, prune: bool = True
+) -> Iterator[dict[int, tuple[Dim, ...]]]:
     """Every combination of per-level order classes of the live dims (complete orders)."""
     levels = list(space.order_levels)
     per = [space.level_order_classes(lv, live.get(lv, ()), prune=prune) for lv in levels]
@@ -680,6 +743,20 @@ def describe(space: MapSpace) -> dict[str, Any]:
     }
 
 
-__all__ = ["Constraints", "FREE", "MapSpace", "Slot", "SpaceSize", "build_mapspace", "dataflow_constraints",
-           "load_constraints", "order_classes", "order_signature", "prime_factors", "divisors",
-           "iter_order_combos", "describe", "SpecError"]
+__all__ = [
+    "Constraints",
+    "FREE",
+    "MapSpace",
+    "Slot",
+    "SpaceSize",
+    "build_mapspace",
+    "dataflow_constraints",
+    "load_constraints",
+    "order_classes",
+    "order_signature",
+    "prime_factors",
+    "divisors",
+    "iter_order_combos",
+    "describe",
+    "SpecError",
+]

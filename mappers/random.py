@@ -14,8 +14,17 @@ from mappers.mapspace import MapSpace
 from mappers.search import Deadline, Objective, SearchResult, Status, TopK, evaluate_group, finish, progress
 
 
-def random_search(space: MapSpace, obj: Objective, *, time_limit_s: float | None = 10.0, samples: int | None = None,
-                  seed: int = 0, batch: int = 1024, top_k: int = 5, quiet: bool = True) -> SearchResult:
+def random_search(
+    space: MapSpace,
+    obj: Objective,
+    *,
+    time_limit_s: float | None = 10.0,
+    samples: int | None = None,
+    seed: int = 0,
+    batch: int = 1024,
+    top_k: int = 5,
+    quiet: bool = True,
+) -> SearchResult:
     """Sample until ``samples`` mappings were drawn or ``time_limit_s`` passed (whichever first)."""
     if time_limit_s is None and samples is None:
         raise ValueError("random search needs a time limit or a sample count")
@@ -52,6 +61,15 @@ def random_search(space: MapSpace, obj: Objective, *, time_limit_s: float | None
         interrupted = True
     finally:
         bar.close()
-    return finish(method="random", space=space, obj=obj, top=top, evaluated=evaluated, clock=clock,
-                  status=Status.FEASIBLE, interrupted=interrupted, timed_out=clock.expired(),
-                  notes=(f"seed {seed}, {drawn} drawn, {evaluated} legal by fanout and capacity pre-check",))
+    return finish(
+        method="random",
+        space=space,
+        obj=obj,
+        top=top,
+        evaluated=evaluated,
+        clock=clock,
+        status=Status.FEASIBLE,
+        interrupted=interrupted,
+        timed_out=clock.expired(),
+        notes=(f"seed {seed}, {drawn} drawn, {evaluated} legal by fanout and capacity pre-check",),
+    )

@@ -126,8 +126,9 @@ class SearchResult:
             "t_position": self.mapping.t_position() if self.mapping else None,
             "mapping": mapping_to_dict(self.mapping, level_names)["mapping"] if self.mapping else None,
             "cost": c.to_dict() if c else None,
-            "top": [{"value": t.value, "mapping": mapping_to_dict(t.mapping, level_names)["mapping"]}
-                    for t in self.top],
+            "top": [
+                {"value": t.value, "mapping": mapping_to_dict(t.mapping, level_names)["mapping"]} for t in self.top
+            ],
             "invalid": str(self.invalid) if self.invalid else None,
             "notes": list(self.notes),
         }
@@ -191,9 +192,20 @@ class Deadline:
         return time.perf_counter() - self.start
 
 
-def finish(*, method: str, space: MapSpace, obj: Objective, top: TopK, evaluated: int, clock: Deadline,
-           status: Status, bound: float | None = None, interrupted: bool = False, timed_out: bool = False,
-           notes: tuple[str, ...] = ()) -> SearchResult:
+def finish(
+    *,
+    method: str,
+    space: MapSpace,
+    obj: Objective,
+    top: TopK,
+    evaluated: int,
+    clock: Deadline,
+    status: Status,
+    bound: float | None = None,
+    interrupted: bool = False,
+    timed_out: bool = False,
+    notes: tuple[str, ...] = (),
+) -> SearchResult:
     """Build the result: re-evaluate the best mappings through ``costmodel.evaluate``."""
     cands = []
     best_map, best_cost = None, None
@@ -210,13 +222,27 @@ def finish(*, method: str, space: MapSpace, obj: Objective, top: TopK, evaluated
         del value
     if best_map is None:
         status = Status.INFEASIBLE if status is Status.OPTIMAL else Status.UNKNOWN
-        invalid = invalid or Invalid(reason=f"no legal mapping of {space.layer.name} on {space.arch.name} "
-                                     f"under constraints {space.constraints.name}")
+        invalid = invalid or Invalid(
+            reason=f"no legal mapping of {space.layer.name} on {space.arch.name} "
+            f"under constraints {space.constraints.name}"
+        )
     cands.sort(key=lambda c: c.value)
-    return SearchResult(method=method, objective=obj, status=status, mapping=best_map, cost=best_cost,
-                        evaluated=evaluated, wall_s=clock.elapsed(), bound=bound, top=tuple(cands),
-                        space_size=None, interrupted=interrupted, timed_out=timed_out, invalid=invalid,
-                        notes=notes)
+    return SearchResult(
+        method=method,
+        objective=obj,
+        status=status,
+        mapping=best_map,
+        cost=best_cost,
+        evaluated=evaluated,
+        wall_s=clock.elapsed(),
+        bound=bound,
+        top=tuple(cands),
+        space_size=None,
+        interrupted=interrupted,
+        timed_out=timed_out,
+        invalid=invalid,
+        notes=notes,
+    )
 
 
 # ------------------------------------------------------------------------------ front door
@@ -235,17 +261,32 @@ def constraints_for(arch: Arch, dataflow_name: str | None, extra: Constraints | 
     return base.merged(extra) if extra is not None else base
 
 
-def layer_mapper(arch: Arch, name: str, *, accounting: Accounting | None = None, quiet: bool = True,
-                 objective_name: str = "energy", time_limit_s: float | None = None, seed: int = 0, workers: int = 2
-                 ) -> Callable[[Layer], Mapping | Invalid]:
+def layer_mapper(
+    arch: Arch,
+    name: str,
+    *,
+    accounting: Accounting | None = None,
+    quiet: bool = True,
+    objective_name: str = "energy",
+    time_limit_s: float | None = None,
+    seed: int = 0,
+    workers: int = 2,
+) -> Callable[[Layer], Mapping | Invalid]:
     """The per-layer mapping source for a dataflow name: a fixed heuristic (``os``, ``ws``, ``time-batched`` on a
     digital arch; ``packed``, ``spikesim``, ``time-batched`` on a crossbar arch) or ``best`` (CP-SAT per layer).
     Raises ``ValueError`` naming the dataflow when it does not apply to the arch."""
     crossbar = arch.crossbar is not None
     check_flow(name, crossbar)
     if name == "best":
-        return best_mapping_fn(arch, quiet=quiet, objective_name=objective_name, time_limit_s=time_limit_s,
-                               seed=seed, workers=workers, accounting=accounting)
+        return best_mapping_fn(
+            arch,
+            quiet=quiet,
+            objective_name=objective_name,
+            time_limit_s=time_limit_s,
+            seed=seed,
+            workers=workers,
+            accounting=accounting,
+        )
     from mappers.heuristic import crossbar_mapping, heuristic_mapping, scalesim_os_mapping
 
     if crossbar:
@@ -271,10 +312,21 @@ def default_dataflow(arch: Arch, accounting: Accounting | None = None) -> str:
 RANDOM_SAMPLES = 4096
 
 
-def search(arch: Arch, layer: Layer, *, method: str = "cpsat", objective_name: str = "energy",
-           constraints: Constraints = FREE, time_limit_s: float | None = None, seed: int = 0,
-           workers: int = 2, top_k: int = 5, quiet: bool = True, samples: int | None = None,
-           accounting: Accounting | None = None) -> SearchResult:
+def search(
+    arch: Arch,
+    layer: Layer,
+    *,
+    method: str = "cpsat",
+    objective_name: str = "energy",
+    constraints: Constraints = FREE,
+    time_limit_s: float | None = None,
+    seed: int = 0,
+    workers: int = 2,
+    top_k: int = 5,
+    quiet: bool = True,
+    samples: int | None = None,
+    accounting: Accounting | None = None,
+) -> SearchResult:
     """Map one layer with the named method; the Python face of ``spikeloop map``. ``accounting``: the profile
     the mappings are priced with (default: native).
 
@@ -294,8 +346,7 @@ def search(arch: Arch, layer: Layer, *, method: str = "cpsat", objective_name: s
 
         if samples is None and time_limit_s is None:
             samples = RANDOM_SAMPLES
-        res = random_search(space, obj, time_limit_s=time_limit_s, samples=samples, seed=seed, top_k=top_k,
-                            quiet=quiet)
+        res = random_search(space, obj, time_limit_s=time_limit_s, samples=samples, seed=seed, top_k=top_k, quiet=quiet)
     elif method == "cpsat":
         from mappers.cpsat import SolverConfig, cpsat_search
 
@@ -305,8 +356,11 @@ def search(arch: Arch, layer: Layer, *, method: str = "cpsat", objective_name: s
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     if method != "cpsat" and (res.timed_out or res.interrupted):
         why = "Ctrl-C" if res.interrupted else "the wall-clock limit"
-        res = replace(res, reproducible=False,
-                      notes=(*res.notes, f"{why} ended the search early: the result may differ from run to run"))
+        res = replace(
+            res,
+            reproducible=False,
+            notes=(*res.notes, f"{why} ended the search early: the result may differ from run to run"),
+        )
     return replace(res, space_size=space.size().total)
 
 
@@ -331,19 +385,35 @@ class LayerTask:
 
 def run_layer_task(task: LayerTask) -> SearchResult:
     """A worker's job: the search of one layer shape (top level, so a process pool can run it)."""
-    return search(task.arch, task.layer, method="cpsat", objective_name=task.objective_name,
-                  time_limit_s=task.time_limit_s, seed=task.seed, workers=task.workers, top_k=1,
-                  accounting=task.accounting)
+    return search(
+        task.arch,
+        task.layer,
+        method="cpsat",
+        objective_name=task.objective_name,
+        time_limit_s=task.time_limit_s,
+        seed=task.seed,
+        workers=task.workers,
+        top_k=1,
+        accounting=task.accounting,
+    )
 
 
 _MEMO: dict[LayerTask, SearchResult] = {}  # searches of this process, reused by identical shapes and later calls
 _MEMO_SIZE = 256
 
 
-def map_layers(arch: Arch, layers: Sequence[Layer], *, objective_name: str = "energy",
-               time_limit_s: float | None = None, seed: int = 0, workers: int = 2,
-               accounting: Accounting | None = None, executor: Executor | None = None,
-               report: Callable[[Layer, SearchResult], None] | None = None) -> dict[Layer, SearchResult]:
+def map_layers(
+    arch: Arch,
+    layers: Sequence[Layer],
+    *,
+    objective_name: str = "energy",
+    time_limit_s: float | None = None,
+    seed: int = 0,
+    workers: int = 2,
+    accounting: Accounting | None = None,
+    executor: Executor | None = None,
+    report: Callable[[Layer, SearchResult], None] | None = None,
+) -> dict[Layer, SearchResult]:
     """The CP-SAT result of every distinct shape among ``layers`` (keyed by :func:`shape_key`): each shape is
     searched once (and not again in this process, see ``_MEMO``), the shapes in parallel on ``executor`` (e.g. a
     local process pool) when one is given and more than one shape is left. ``time_limit_s`` is per shape.
@@ -353,8 +423,15 @@ def map_layers(arch: Arch, layers: Sequence[Layer], *, objective_name: str = "en
     for layer in layers:
         key = shape_key(layer)
         if key not in tasks:
-            tasks[key] = LayerTask(arch=arch, layer=key, accounting=accounting, objective_name=objective_name,
-                                   time_limit_s=time_limit_s, seed=seed, workers=workers)
+            tasks[key] = LayerTask(
+                arch=arch,
+                layer=key,
+                accounting=accounting,
+                objective_name=objective_name,
+                time_limit_s=time_limit_s,
+                seed=seed,
+                workers=workers,
+            )
             first[key] = layer
     out: dict[Layer, SearchResult] = {k: _MEMO[t] for k, t in tasks.items() if t in _MEMO}
     todo = [k for k in tasks if k not in out]
@@ -384,9 +461,16 @@ def mapping_of(res: SearchResult) -> Mapping | Invalid:
     return res.invalid or Invalid(reason=f"no mapping found ({res.status.value})")
 
 
-def best_mapping_fn(arch: Arch, *, quiet: bool = True, objective_name: str = "energy",
-                    time_limit_s: float | None = None, seed: int = 0, workers: int = 2,
-                    accounting: Accounting | None = None) -> Callable[[Layer], Mapping | Invalid]:
+def best_mapping_fn(
+    arch: Arch,
+    *,
+    quiet: bool = True,
+    objective_name: str = "energy",
+    time_limit_s: float | None = None,
+    seed: int = 0,
+    workers: int = 2,
+    accounting: Accounting | None = None,
+) -> Callable[[Layer], Mapping | Invalid]:
     """A ``Layer -> Mapping | Invalid`` that maps each layer with CP-SAT when it is asked for (one layer at a time;
     :func:`map_layers` maps a whole network's shapes at once, in parallel). Layers that differ only in their name
     are searched once. The search is seeded by the dataflow heuristics and a random probe, so it returns a mapping
@@ -398,8 +482,16 @@ def best_mapping_fn(arch: Arch, *, quiet: bool = True, objective_name: str = "en
             print(f"  {layer.name}: {res.status.value}{gap} in {res.wall_s:.2f} s", file=sys.stderr)
 
     def best(layer: Layer) -> Mapping | Invalid:
-        res = map_layers(arch, [layer], objective_name=objective_name, time_limit_s=time_limit_s, seed=seed,
-                         workers=workers, accounting=accounting, report=report)[shape_key(layer)]
+        res = map_layers(
+            arch,
+            [layer],
+            objective_name=objective_name,
+            time_limit_s=time_limit_s,
+            seed=seed,
+            workers=workers,
+            accounting=accounting,
+            report=report,
+        )[shape_key(layer)]
         return mapping_of(res)
 
     return best
@@ -425,8 +517,17 @@ def evaluate_open(space: MapSpace, tops: dict[Objective, TopK], rows: np.ndarray
     return len(rows)
 
 
-def evaluate_group(space: MapSpace, obj: Objective, rows: np.ndarray, orders: dict, bypass: tuple,
-                   structures: dict, top: TopK, *, open_form: bool = False) -> int:
+def evaluate_group(
+    space: MapSpace,
+    obj: Objective,
+    rows: np.ndarray,
+    orders: dict,
+    bypass: tuple,
+    structures: dict,
+    top: TopK,
+    *,
+    open_form: bool = False,
+) -> int:
     """Evaluate factor rows sharing one loop-order choice and bypass, offer the best to ``top``; returns the
     number of mappings evaluated. Through costmodel's batch evaluator on the concrete nest (loop structures
     memoised in ``structures``), or with ``open_form`` the mapspace's open cost form evaluated at that order and

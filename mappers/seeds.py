@@ -53,8 +53,9 @@ def heuristic_seeds(space: MapSpace) -> list[tuple[str, Mapping]]:
     return out
 
 
-def seed_mappings(space: MapSpace, obj: Objective, *, seed: int = 0, samples: int = 2048
-                  ) -> tuple[list[Seed], int, bool]:
+def seed_mappings(
+    space: MapSpace, obj: Objective, *, seed: int = 0, samples: int = 2048
+) -> tuple[list[Seed], int, bool]:
     """The legal seed mappings of ``space``, best first (ties: heuristics first, in name order), the number of
     mappings evaluated, and whether Ctrl-C interrupted the probe. Each mapping is the space's own encoding
     (:meth:`~mappers.mapspace.MapSpace.encode`), so it is a legal point of the CP-SAT model."""

@@ -340,8 +340,12 @@ def _options(arch: Arch, options: Mapping[str, Any], allowed: Sequence[str]) -> 
     latency = options.get("latency")
     if latency is not None:
         _choice("latency", latency, [la.value for la in Latency])
-    return Options(profile=prof, activity=activity, latency=latency,
-                   lif_sharing=_opt_int("lif_sharing", options.get("lif_sharing")))
+    return Options(
+        profile=prof,
+        activity=activity,
+        latency=latency,
+        lif_sharing=_opt_int("lif_sharing", options.get("lif_sharing")),
+    )
 
 
 def _dataflows(arch: Arch) -> tuple[str, ...]:
@@ -359,8 +363,9 @@ def _check_dataflows() -> None:
             raise RuntimeError(f"spikeloop.api dataflow names are out of date: the engine has {', '.join(engine)}")
 
 
-def _mapper(arch: Arch, acc: Any, dataflow: str | None, mapping: MappingLike | None,
-            best: Mapping[str, Any]) -> tuple[Callable[[Layer], Any], str]:
+def _mapper(
+    arch: Arch, acc: Any, dataflow: str | None, mapping: MappingLike | None, best: Mapping[str, Any]
+) -> tuple[Callable[[Layer], Any], str]:
     """``Layer -> Mapping | Invalid`` and its label: the mapping given (one for every layer, or a dict of them by
     layer name as ``evaluate --json`` writes), else the dataflow (default: the profile's or the arch's)."""
     from mappers.search import default_dataflow, layer_mapper
@@ -402,8 +407,9 @@ def _split(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     best = {k: v for k, v in options.items() if k not in _ACCOUNTING_OPTIONS}
     unknown = [k for k in best if k not in _BEST_OPTIONS]
     if unknown:
-        raise TypeError(f"unexpected option {unknown[0]!r}; accepted: "
-                        f"{', '.join((*_ACCOUNTING_OPTIONS, *_BEST_OPTIONS))}")
+        raise TypeError(
+            f"unexpected option {unknown[0]!r}; accepted: {', '.join((*_ACCOUNTING_OPTIONS, *_BEST_OPTIONS))}"
+        )
     return acc, best
 
 

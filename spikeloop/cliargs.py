@@ -34,24 +34,49 @@ def add_accounting(p: argparse.ArgumentParser, *, dataflow: bool = True) -> None
     """``--dataflow``, ``--profile`` and the accounting overrides every pricing command shares (resolved by
     :func:`spikeloop.engine.resolve`, which refuses a flag that does not apply to the arch, naming it)."""
     if dataflow:
-        p.add_argument("--dataflow", default=None, action=DataflowGiven,
-                       help="digital archs: os, ws, time-batched; crossbar archs: packed, spikesim, time-batched; "
-                            "any arch: best (CP-SAT per layer). Default: os, or the crossbar profile's allocation")
-    p.add_argument("--profile", default=None,
-                   help="accounting profile of the arch (native; spikeflow: spikesim-compat; sata: sata-compat)")
-    p.add_argument("--activity", choices=("dense", "event"), default=None,
-                   help="crossbar archs: charge every PE cycle (dense) or only where spikes arrive (event)")
-    p.add_argument("--latency", choices=("sequential", "pipelined", "per-output-neuron"), default=None,
-                   help="how layer latencies add up (per-output-neuron: the public SpikeSim formula, crossbar archs)")
-    p.add_argument("--lif-sharing", type=positive_int, default=None, metavar="N",
-                   help="C#N LIF sharing: one LIF unit and stored membrane per N neurons")
+        p.add_argument(
+            "--dataflow",
+            default=None,
+            action=DataflowGiven,
+            help="digital archs: os, ws, time-batched; crossbar archs: packed, spikesim, time-batched; "
+            "any arch: best (CP-SAT per layer). Default: os, or the crossbar profile's allocation",
+        )
+    p.add_argument(
+        "--profile",
+        default=None,
+        help="accounting profile of the arch (native; spikeflow: spikesim-compat; sata: sata-compat)",
+    )
+    p.add_argument(
+        "--activity",
+        choices=("dense", "event"),
+        default=None,
+        help="crossbar archs: charge every PE cycle (dense) or only where spikes arrive (event)",
+    )
+    p.add_argument(
+        "--latency",
+        choices=("sequential", "pipelined", "per-output-neuron"),
+        default=None,
+        help="how layer latencies add up (per-output-neuron: the public SpikeSim formula, crossbar archs)",
+    )
+    p.add_argument(
+        "--lif-sharing",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="C#N LIF sharing: one LIF unit and stored membrane per N neurons",
+    )
 
 
 def add_search_limit(p: argparse.ArgumentParser) -> None:
     """``--time-limit``: wall-clock seconds per layer for ``--dataflow best`` (default: CP-SAT's deterministic
     budget, reproducible; a limit that stops a search makes its result machine-dependent, and the output says so)."""
-    p.add_argument("--time-limit", type=positive_float, default=None, metavar="S",
-                   help="--dataflow best: wall-clock seconds per layer shape (default: a deterministic budget)")
+    p.add_argument(
+        "--time-limit",
+        type=positive_float,
+        default=None,
+        metavar="S",
+        help="--dataflow best: wall-clock seconds per layer shape (default: a deterministic budget)",
+    )
 
 
 def add_arch_network(p: argparse.ArgumentParser, *, layer: bool = False) -> None:

@@ -32,8 +32,15 @@ class Comparison:
     results: dict[tuple[str, int], NetworkResult]
 
 
-def compare(arch_name: str, network_name: str, dataflows: Sequence[str] | None, timesteps: Sequence[int], *,
-            opts: Options | None = None, progress: Callable[[str], None] | None = None) -> Comparison:
+def compare(
+    arch_name: str,
+    network_name: str,
+    dataflows: Sequence[str] | None,
+    timesteps: Sequence[int],
+    *,
+    opts: Options | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Comparison:
     """Evaluate ``network`` on ``arch`` for every (dataflow, T) under one accounting profile (``opts``); the
     dataflows default to every named dataflow of the arch (digital or crossbar)."""
     arch = load_arch(arch_name)
@@ -48,8 +55,9 @@ def compare(arch_name: str, network_name: str, dataflows: Sequence[str] | None, 
                 progress(f"{df} T={t}")
             results[(df, t)] = run_network(arch, network, dataflow=df, opts=opts)
     dataflows = flows
-    return Comparison(arch=arch.name, network=network_name, dataflows=tuple(dataflows), timesteps=tuple(timesteps),
-                      results=results)
+    return Comparison(
+        arch=arch.name, network=network_name, dataflows=tuple(dataflows), timesteps=tuple(timesteps), results=results
+    )
 
 
 def memory_energy_pj(breakdown: dict[str, float], levels: Sequence[str]) -> float:
@@ -76,12 +84,21 @@ def summary_rows(cmp: Comparison) -> list[dict[str, Any]]:
         mem = memory_energy_pj(bd, levels)
         static = sum(v for k, v in bd.items() if k.startswith("static/"))
         compute = sum(v for k, v in bd.items() if k.split("/")[0] in ("compute", "lif") and not k.startswith("static/"))
-        rows.append({
-            "dataflow": df, "T": t, "total_energy_pj": tot.total_energy_pj, "memory_energy_pj": mem,
-            "compute_energy_pj": compute, "static_energy_pj": static,
-            "periphery_energy_pj": tot.total_energy_pj - mem - compute - static, "cycles": tot.cycles,
-            "latency_s": tot.latency_s, "edp_pj_s": tot.edp_pj_s, "area_mm2": tot.area_mm2,
-        })
+        rows.append(
+            {
+                "dataflow": df,
+                "T": t,
+                "total_energy_pj": tot.total_energy_pj,
+                "memory_energy_pj": mem,
+                "compute_energy_pj": compute,
+                "static_energy_pj": static,
+                "periphery_energy_pj": tot.total_energy_pj - mem - compute - static,
+                "cycles": tot.cycles,
+                "latency_s": tot.latency_s,
+                "edp_pj_s": tot.edp_pj_s,
+                "area_mm2": tot.area_mm2,
+            }
+        )
     return rows
 
 
@@ -104,8 +121,9 @@ def layer_verdicts(cmp: Comparison, t: int) -> list[dict[str, Any]]:
             win = tied[0]
             runner = ranked[len(tied)]
             term, saved = deciding_term(energies[win].breakdown_pj(), energies[runner].breakdown_pj())
-            row["why"] = f"{term} {saved / max(energies[runner].total_energy_pj, 1e-30) * 100:.1f} % lower " \
-                         f"than {runner}"
+            row["why"] = (
+                f"{term} {saved / max(energies[runner].total_energy_pj, 1e-30) * 100:.1f} % lower than {runner}"
+            )
         if len(ranked) == 1:
             row["why"] = "only one dataflow"
         out.append(row)
@@ -126,21 +144,52 @@ def render_markdown(cmp: Comparison) -> str:
     rows = summary_rows(cmp)
     parts = [f"# Dataflow comparison: {cmp.network} on {cmp.arch}\n"]
     periphery = any(abs(r["periphery_energy_pj"]) > 1e-9 * r["total_energy_pj"] for r in rows)
-    parts.append(table(
-        ["dataflow", "T", "energy", "memory", "compute", *(["periphery"] if periphery else []), "static",
-         "latency", "EDP"],
-        [[r["dataflow"], r["T"], si(r["total_energy_pj"] * 1e-12, "J"), si(r["memory_energy_pj"] * 1e-12, "J"),
-          si(r["compute_energy_pj"] * 1e-12, "J"),
-          *([si(r["periphery_energy_pj"] * 1e-12, "J")] if periphery else []),
-          si(r["static_energy_pj"] * 1e-12, "J"), si(r["latency_s"], "s"), si(r["edp_pj_s"] * 1e-12, "J·s")]
-         for r in rows]))
+    parts.append(
+        table(
+            [
+                "dataflow",
+                "T",
+                "energy",
+                "memory",
+                "compute",
+                *(["periphery"] if periphery else []),
+                "static",
+                "latency",
+                "EDP",
+            ],
+            [
+                [
+                    r["dataflow"],
+                    r["T"],
+                    si(r["total_energy_pj"] * 1e-12, "J"),
+                    si(r["memory_energy_pj"] * 1e-12, "J"),
+                    si(r["compute_energy_pj"] * 1e-12, "J"),
+                    *([si(r["periphery_energy_pj"] * 1e-12, "J")] if periphery else []),
+                    si(r["static_energy_pj"] * 1e-12, "J"),
+                    si(r["latency_s"], "s"),
+                    si(r["edp_pj_s"] * 1e-12, "J·s"),
+                ]
+                for r in rows
+            ],
+        )
+    )
     for t in cmp.timesteps:
         v = layer_verdicts(cmp, t)
         parts.append(f"\n## Per layer, T = {t}\n")
-        parts.append(table(
-            ["layer", *cmp.dataflows, "winner", "why"],
-            [[r["layer"], *(si(r[f"{df}_energy_pj"] * 1e-12, "J") for df in cmp.dataflows), r["winner"], r["why"]]
-             for r in v]))
+        parts.append(
+            table(
+                ["layer", *cmp.dataflows, "winner", "why"],
+                [
+                    [
+                        r["layer"],
+                        *(si(r[f"{df}_energy_pj"] * 1e-12, "J") for df in cmp.dataflows),
+                        r["winner"],
+                        r["why"],
+                    ]
+                    for r in v
+                ],
+            )
+        )
     return "\n".join(parts) + "\n"
 
 
@@ -193,12 +242,20 @@ def write_comparison(cmp: Comparison, out: Path) -> list[Path]:
     csv_path = _write_csv(out / "compare.csv", rows)
     layers_csv = _write_csv(out / "compare_layers.csv", per_layer_breakdown(cmp))
     js = out / "compare.json"
-    js.write_text(json.dumps({
-        "arch": cmp.arch, "network": cmp.network, "dataflows": list(cmp.dataflows), "T": list(cmp.timesteps),
-        "summary": rows,
-        "verdicts": [v for t in cmp.timesteps for v in layer_verdicts(cmp, t)],
-        "results": [{"dataflow": df, **res.to_dict()} for (df, _t), res in cmp.results.items()],
-    }, indent=1))
+    js.write_text(
+        json.dumps(
+            {
+                "arch": cmp.arch,
+                "network": cmp.network,
+                "dataflows": list(cmp.dataflows),
+                "T": list(cmp.timesteps),
+                "summary": rows,
+                "verdicts": [v for t in cmp.timesteps for v in layer_verdicts(cmp, t)],
+                "results": [{"dataflow": df, **res.to_dict()} for (df, _t), res in cmp.results.items()],
+            },
+            indent=1,
+        )
+    )
     png = out / "compare.png"
     plot_comparison(cmp, png)
     return [md, csv_path, layers_csv, js, png]

@@ -41,8 +41,7 @@ def resolve(arch: Arch, opts: Options | None = None) -> tuple[Arch, Accounting]:
     the flag when a profile does not exist or an option does not apply to the arch."""
     opts = opts or Options()
     if opts.profile is not None and opts.profile not in arch.profile_names:
-        raise ValueError(f"--profile {opts.profile}: arch {arch.name} has profiles "
-                         f"{', '.join(arch.profile_names)}")
+        raise ValueError(f"--profile {opts.profile}: arch {arch.name} has profiles {', '.join(arch.profile_names)}")
     acc = arch.profile(opts.profile)
     if acc.dataflow is not None:
         check_flow(acc.dataflow, arch.crossbar is not None, flag=f"{arch.file}: profiles.{acc.name}.dataflow:")
@@ -53,17 +52,27 @@ def resolve(arch: Arch, opts: Options | None = None) -> tuple[Arch, Accounting]:
     if opts.latency is not None:
         latency = Latency(opts.latency)
         if latency is Latency.PER_OUTPUT_NEURON and arch.crossbar is None:
-            raise ValueError(f"--latency {latency.value}: the public SpikeSim formula needs a crossbar arch, not "
-                             f"{arch.name}")
+            raise ValueError(
+                f"--latency {latency.value}: the public SpikeSim formula needs a crossbar arch, not {arch.name}"
+            )
         acc = acc.with_overrides(latency=latency)
     if opts.lif_sharing is not None:
         arch = with_lif_sharing(arch, opts.lif_sharing)
     return arch, acc
 
 
-def mapper(arch: Arch, *, dataflow: str | None = None, mapping_file: str | None = None,
-           accounting: Accounting | None = None, quiet: bool = True, time_limit_s: float | None = None,
-           objective: str = "energy", workers: int = 2, seed: int = 0) -> tuple[MapperFn, str]:
+def mapper(
+    arch: Arch,
+    *,
+    dataflow: str | None = None,
+    mapping_file: str | None = None,
+    accounting: Accounting | None = None,
+    quiet: bool = True,
+    time_limit_s: float | None = None,
+    objective: str = "energy",
+    workers: int = 2,
+    seed: int = 0,
+) -> tuple[MapperFn, str]:
     """The per-layer mapping source and its label: the mappings of ``mapping_file`` (one for every layer, or one
     per layer as ``evaluate --json`` writes them), else the dataflow (default: the arch's, see
     :func:`mappers.search.default_dataflow`). ``best`` searches each layer with CP-SAT when it is asked for
@@ -82,8 +91,16 @@ def mapper(arch: Arch, *, dataflow: str | None = None, mapping_file: str | None 
 
         return from_file, f"mappings of {mapping_file}"
     name = dataflow or default_dataflow(arch, accounting)
-    fn = layer_mapper(arch, name, accounting=accounting, quiet=quiet, time_limit_s=time_limit_s,
-                      objective_name=objective, workers=workers, seed=seed)
+    fn = layer_mapper(
+        arch,
+        name,
+        accounting=accounting,
+        quiet=quiet,
+        time_limit_s=time_limit_s,
+        objective_name=objective,
+        workers=workers,
+        seed=seed,
+    )
     return fn, name
 
 
@@ -95,9 +112,18 @@ def default_jobs(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
-def map_best(arch: Arch, network: Network, acc: Accounting, *, objective: str = "energy",
-             time_limit_s: float | None = None, seed: int = 0, workers: int = 1, jobs: int | None = None,
-             quiet: bool = True) -> dict[Layer, SearchResult]:
+def map_best(
+    arch: Arch,
+    network: Network,
+    acc: Accounting,
+    *,
+    objective: str = "energy",
+    time_limit_s: float | None = None,
+    seed: int = 0,
+    workers: int = 1,
+    jobs: int | None = None,
+    quiet: bool = True,
+) -> dict[Layer, SearchResult]:
     """``--dataflow best`` for a whole network: every distinct weight-layer shape (as the profile counts it) searched
     once with CP-SAT, ``jobs`` shapes at a time on a local process pool (the sweep's
     :func:`spikeloop.sweep.workers.local_executor`), ``time_limit_s`` per shape; keyed by
@@ -118,15 +144,43 @@ def map_best(arch: Arch, network: Network, acc: Accounting, *, objective: str = 
         from spikeloop.sweep.workers import local_executor
 
         with local_executor(min(jobs, shapes)) as pool:
-            return map_layers(arch, layers, objective_name=objective, time_limit_s=time_limit_s, seed=seed,
-                              workers=workers, accounting=acc, executor=pool, report=report)
-    return map_layers(arch, layers, objective_name=objective, time_limit_s=time_limit_s, seed=seed, workers=workers,
-                      accounting=acc, report=report)
+            return map_layers(
+                arch,
+                layers,
+                objective_name=objective,
+                time_limit_s=time_limit_s,
+                seed=seed,
+                workers=workers,
+                accounting=acc,
+                executor=pool,
+                report=report,
+            )
+    return map_layers(
+        arch,
+        layers,
+        objective_name=objective,
+        time_limit_s=time_limit_s,
+        seed=seed,
+        workers=workers,
+        accounting=acc,
+        report=report,
+    )
 
 
-def run_network(arch: Arch, network: Network, *, dataflow: str | None = None, mapping_file: str | None = None,
-                opts: Options | None = None, quiet: bool = True, objective: str = "energy", workers: int = 1,
-                time_limit_s: float | None = None, seed: int = 0, jobs: int | None = None) -> NetworkResult:
+def run_network(
+    arch: Arch,
+    network: Network,
+    *,
+    dataflow: str | None = None,
+    mapping_file: str | None = None,
+    opts: Options | None = None,
+    quiet: bool = True,
+    objective: str = "energy",
+    workers: int = 1,
+    time_limit_s: float | None = None,
+    seed: int = 0,
+    jobs: int | None = None,
+) -> NetworkResult:
     """Every layer mapped and priced under the resolved profile, the network's latency and area composed. With
     ``best`` the layer shapes are searched first (:func:`map_best`) and each layer reports its search's status and
     gap."""
@@ -134,12 +188,30 @@ def run_network(arch: Arch, network: Network, *, dataflow: str | None = None, ma
     searched: dict[Layer, SearchResult] = {}
     if mapping_file is None and (dataflow or default_dataflow(arch, acc)) == "best":
         check_flow("best", arch.crossbar is not None)
-        searched = map_best(arch, network, acc, objective=objective, time_limit_s=time_limit_s, seed=seed,
-                            workers=workers, jobs=jobs, quiet=quiet)
+        searched = map_best(
+            arch,
+            network,
+            acc,
+            objective=objective,
+            time_limit_s=time_limit_s,
+            seed=seed,
+            workers=workers,
+            jobs=jobs,
+            quiet=quiet,
+        )
         fn, label = (lambda layer: mapping_of(searched[shape_key(layer)])), "best"
     else:
-        fn, label = mapper(arch, dataflow=dataflow, mapping_file=mapping_file, accounting=acc, quiet=quiet,
-                           objective=objective, workers=workers, time_limit_s=time_limit_s, seed=seed)
+        fn, label = mapper(
+            arch,
+            dataflow=dataflow,
+            mapping_file=mapping_file,
+            accounting=acc,
+            quiet=quiet,
+            objective=objective,
+            workers=workers,
+            time_limit_s=time_limit_s,
+            seed=seed,
+        )
     try:
         result = evaluate_network(arch, network, fn, method=label, accounting=acc)
     except MappingFailed as exc:
@@ -147,9 +219,15 @@ def run_network(arch: Arch, network: Network, *, dataflow: str | None = None, ma
     if not searched:
         return result
     by_name = {la.name: searched[shape_key(la)] for la in accounting_layers(network, acc) if la.has_weights}
-    return replace(result, layers=tuple(
-        replace(lr, search_status=by_name[lr.name].status.value, gap=by_name[lr.name].gap) if lr.name in by_name
-        else lr for lr in result.layers))
+    return replace(
+        result,
+        layers=tuple(
+            replace(lr, search_status=by_name[lr.name].status.value, gap=by_name[lr.name].gap)
+            if lr.name in by_name
+            else lr
+            for lr in result.layers
+        ),
+    )
 
 
 def failure_message(exc: MappingFailed, arch: Arch, network: Network, mapping_file: str | None) -> str:
@@ -169,13 +247,31 @@ def failure_message(exc: MappingFailed, arch: Arch, network: Network, mapping_fi
     return f"{arch.file or arch.name}: {key}: {net}: {exc}"
 
 
-def run_evaluate(arch_name: str, network_name: str, *, timesteps: int | None = None, dataflow: str | None = None,
-                 mapping_file: str | None = None, opts: Options | None = None, quiet: bool = True,
-                 time_limit_s: float | None = None, workers: int = 1, seed: int = 0) -> NetworkResult:
+def run_evaluate(
+    arch_name: str,
+    network_name: str,
+    *,
+    timesteps: int | None = None,
+    dataflow: str | None = None,
+    mapping_file: str | None = None,
+    opts: Options | None = None,
+    quiet: bool = True,
+    time_limit_s: float | None = None,
+    workers: int = 1,
+    seed: int = 0,
+) -> NetworkResult:
     """The Python face of ``spikeloop evaluate``: shipped names or YAML files."""
-    return run_network(load_arch(arch_name), load_network(network_name, timesteps=timesteps), dataflow=dataflow,
-                       mapping_file=mapping_file, opts=opts, quiet=quiet, time_limit_s=time_limit_s,
-                       workers=workers, seed=seed)
+    return run_network(
+        load_arch(arch_name),
+        load_network(network_name, timesteps=timesteps),
+        dataflow=dataflow,
+        mapping_file=mapping_file,
+        opts=opts,
+        quiet=quiet,
+        time_limit_s=time_limit_s,
+        workers=workers,
+        seed=seed,
+    )
 
 
 __all__ = ["MapperFn", "Options", "map_best", "mapper", "resolve", "run_evaluate", "run_network"]

@@ -65,12 +65,23 @@ def ann_twin(network: Network, *, density: float = 1.0, bits: int = ANN_BITS) ->
         raise ValueError(f"ann bits: expected an integer >= 2, got {bits!r}")
     one = network.with_timesteps(1)
     layers = tuple(
-        replace(layer, input_bits=bits, output_bits=bits, activation=Activation.RELU,
-                spike_density=1.0 if i == 0 else density, spike_density_per_t=None)
-        for i, layer in enumerate(one.layers))
-    return replace(one, name=f"{network.name}-ann", layers=layers,
-                   source=f"ANN twin of {network.name}: T = 1, {bits}-bit ReLU activations, activation density "
-                          f"{density:g} (spikeloop.versus.ann_twin)")
+        replace(
+            layer,
+            input_bits=bits,
+            output_bits=bits,
+            activation=Activation.RELU,
+            spike_density=1.0 if i == 0 else density,
+            spike_density_per_t=None,
+        )
+        for i, layer in enumerate(one.layers)
+    )
+    return replace(
+        one,
+        name=f"{network.name}-ann",
+        layers=layers,
+        source=f"ANN twin of {network.name}: T = 1, {bits}-bit ReLU activations, activation density "
+        f"{density:g} (spikeloop.versus.ann_twin)",
+    )
 
 
 # ------------------------------------------------------------------------------------------------ values
@@ -158,27 +169,44 @@ class BreakEven:
         if self.kind is BreakEvenKind.EXACT:
             if self.t_low is None:
                 return f"break-even T = {self.t_high}: the SNN costs at least the ANN already at T = {self.t_high}"
-            return (f"break-even T = {self.t_high} (the SNN costs less at T = {self.t_low}, at least the ANN at "
-                    f"T = {self.t_high})")
+            return (
+                f"break-even T = {self.t_high} (the SNN costs less at T = {self.t_low}, at least the ANN at "
+                f"T = {self.t_high})"
+            )
         if self.kind is BreakEvenKind.BRACKETED:
             assert self.t_interpolated is not None
-            return (f"break-even T between {self.t_low} and {self.t_high}: the SNN costs less at T = {self.t_low}, "
-                    f"at least the ANN at T = {self.t_high}; linear interpolation T ~ {self.t_interpolated:.2f} "
-                    f"(an estimate: give -T with the integers between to pin it)")
+            return (
+                f"break-even T between {self.t_low} and {self.t_high}: the SNN costs less at T = {self.t_low}, "
+                f"at least the ANN at T = {self.t_high}; linear interpolation T ~ {self.t_interpolated:.2f} "
+                f"(an estimate: give -T with the integers between to pin it)"
+            )
         if self.kind is BreakEvenKind.AT_OR_BELOW:
-            return (f"break-even T <= {self.t_high}: the SNN costs at least the ANN at the smallest measured "
-                    f"T = {self.t_high}")
+            return (
+                f"break-even T <= {self.t_high}: the SNN costs at least the ANN at the smallest measured "
+                f"T = {self.t_high}"
+            )
         return f"break-even T: none up to T = {self.t_max} (the SNN costs less at every measured T)"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind.value, "t_low": self.t_low, "t_high": self.t_high,
-                "t_interpolated": self.t_interpolated, "t_max": self.t_max, "value": self.value,
-                "text": self.text()}
+        return {
+            "kind": self.kind.value,
+            "t_low": self.t_low,
+            "t_high": self.t_high,
+            "t_interpolated": self.t_interpolated,
+            "t_max": self.t_max,
+            "value": self.value,
+            "text": self.text(),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> BreakEven:
-        return cls(kind=BreakEvenKind(d["kind"]), t_low=d["t_low"], t_high=d["t_high"],
-                   t_interpolated=d["t_interpolated"], t_max=d["t_max"])
+        return cls(
+            kind=BreakEvenKind(d["kind"]),
+            t_low=d["t_low"],
+            t_high=d["t_high"],
+            t_interpolated=d["t_interpolated"],
+            t_max=d["t_max"],
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -217,11 +245,22 @@ class Versus:
         if len(self.snn) != len(self.timesteps):
             raise ValueError("versus: one SNN side per T")
         if not self.ann.energy_pj > 0:
-            raise ValueError(f"versus: the ANN twin of {self.network} costs {self.ann.energy_pj} pJ on {self.arch}: "
-                             "no ratio to it can be formed")
-        bad = [f"{s.label} {k}" for s in (*self.snn, self.ann)
-               for k, v in (("energy", s.energy_pj), ("latency", s.latency_s), ("EDP", s.edp_pj_s),
-                            ("area", s.area_mm2), *s.breakdown_pj) if not math.isfinite(v)]
+            raise ValueError(
+                f"versus: the ANN twin of {self.network} costs {self.ann.energy_pj} pJ on {self.arch}: "
+                "no ratio to it can be formed"
+            )
+        bad = [
+            f"{s.label} {k}"
+            for s in (*self.snn, self.ann)
+            for k, v in (
+                ("energy", s.energy_pj),
+                ("latency", s.latency_s),
+                ("EDP", s.edp_pj_s),
+                ("area", s.area_mm2),
+                *s.breakdown_pj,
+            )
+            if not math.isfinite(v)
+        ]
         if bad:
             raise ValueError(f"versus: non-finite numbers from the engine: {', '.join(bad[:4])}")
 
@@ -235,8 +274,13 @@ class Versus:
     def to_dict(self) -> dict[str, Any]:
         """Stable JSON keys; :meth:`from_dict` reads them back."""
         return {
-            "arch": self.arch, "network": self.network, "dataflow": self.dataflow, "profile": self.profile,
-            "ann_density": self.ann_density, "ann_bits": self.ann_bits, "compute_prices": self.compute_prices,
+            "arch": self.arch,
+            "network": self.network,
+            "dataflow": self.dataflow,
+            "profile": self.profile,
+            "ann_density": self.ann_density,
+            "ann_bits": self.ann_bits,
+            "compute_prices": self.compute_prices,
             "T": list(self.timesteps),
             "snn": [_side_dict(s) for s in self.snn],
             "ann": _side_dict(self.ann),
@@ -248,33 +292,74 @@ class Versus:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Versus:
-        return cls(arch=d["arch"], network=d["network"], dataflow=d["dataflow"], profile=d["profile"],
-                   ann_density=float(d["ann_density"]), ann_bits=int(d["ann_bits"]),
-                   compute_prices=d["compute_prices"], timesteps=tuple(int(t) for t in d["T"]),
-                   snn=tuple(_side_from(s) for s in d["snn"]), ann=_side_from(d["ann"]),
-                   break_even=BreakEven.from_dict(d["break_even"]),
-                   growing=tuple(TermSlope(**g) for g in d["growing_terms"]), notes=tuple(d.get("notes", ())))
+        return cls(
+            arch=d["arch"],
+            network=d["network"],
+            dataflow=d["dataflow"],
+            profile=d["profile"],
+            ann_density=float(d["ann_density"]),
+            ann_bits=int(d["ann_bits"]),
+            compute_prices=d["compute_prices"],
+            timesteps=tuple(int(t) for t in d["T"]),
+            snn=tuple(_side_from(s) for s in d["snn"]),
+            ann=_side_from(d["ann"]),
+            break_even=BreakEven.from_dict(d["break_even"]),
+            growing=tuple(TermSlope(**g) for g in d["growing_terms"]),
+            notes=tuple(d.get("notes", ())),
+        )
 
 
 def _side_dict(s: Side) -> dict[str, Any]:
-    return {"label": s.label, "T": s.timesteps, "total_energy_pj": s.energy_pj, "latency_s": s.latency_s,
-            "edp_pj_s": s.edp_pj_s, "area_mm2": s.area_mm2, "cycles": s.cycles, "macs": s.macs,
-            "lif_ops": s.lif_ops, "breakdown_pj": dict(s.breakdown_pj),
-            "layers": [{"name": lr.name, "kind": lr.kind, "energy_pj": lr.energy_pj, "latency_s": lr.latency_s,
-                        "edp_pj_s": lr.edp_pj_s, "area_mm2": lr.area_mm2, "macs": lr.macs,
-                        "operations": lr.operations} for lr in s.layers]}
+    return {
+        "label": s.label,
+        "T": s.timesteps,
+        "total_energy_pj": s.energy_pj,
+        "latency_s": s.latency_s,
+        "edp_pj_s": s.edp_pj_s,
+        "area_mm2": s.area_mm2,
+        "cycles": s.cycles,
+        "macs": s.macs,
+        "lif_ops": s.lif_ops,
+        "breakdown_pj": dict(s.breakdown_pj),
+        "layers": [
+            {
+                "name": lr.name,
+                "kind": lr.kind,
+                "energy_pj": lr.energy_pj,
+                "latency_s": lr.latency_s,
+                "edp_pj_s": lr.edp_pj_s,
+                "area_mm2": lr.area_mm2,
+                "macs": lr.macs,
+                "operations": lr.operations,
+            }
+            for lr in s.layers
+        ],
+    }
 
 
 def _side_from(d: dict[str, Any]) -> Side:
-    return Side(label=d["label"], timesteps=int(d["T"]), energy_pj=d["total_energy_pj"], latency_s=d["latency_s"],
-                edp_pj_s=d["edp_pj_s"], area_mm2=d["area_mm2"], cycles=d["cycles"], macs=d["macs"],
-                lif_ops=d["lif_ops"], breakdown_pj=tuple(d["breakdown_pj"].items()),
-                layers=tuple(LayerLine(**lr) for lr in d["layers"]))
+    return Side(
+        label=d["label"],
+        timesteps=int(d["T"]),
+        energy_pj=d["total_energy_pj"],
+        latency_s=d["latency_s"],
+        edp_pj_s=d["edp_pj_s"],
+        area_mm2=d["area_mm2"],
+        cycles=d["cycles"],
+        macs=d["macs"],
+        lif_ops=d["lif_ops"],
+        breakdown_pj=tuple(d["breakdown_pj"].items()),
+        layers=tuple(LayerLine(**lr) for lr in d["layers"]),
+    )
 
 
 def _term_dict(g: TermSlope) -> dict[str, Any]:
-    return {"term": g.term, "slope_pj_per_timestep": g.slope_pj_per_timestep, "share": g.share,
-            "energy_at_t_max_pj": g.energy_at_t_max_pj}
+    return {
+        "term": g.term,
+        "slope_pj_per_timestep": g.slope_pj_per_timestep,
+        "share": g.share,
+        "energy_at_t_max_pj": g.energy_at_t_max_pj,
+    }
 
 
 # ------------------------------------------------------------------------------------------------ analysis
@@ -325,8 +410,14 @@ def growing_terms(sides: Sequence[Side]) -> tuple[TermSlope, ...]:
     for lab in labels:
         b = slope(ts, [s.term(lab) for s in sides])
         if b > 0:
-            out.append(TermSlope(term=lab, slope_pj_per_timestep=b, share=b / total if total > 0 else 0.0,
-                                 energy_at_t_max_pj=last.term(lab)))
+            out.append(
+                TermSlope(
+                    term=lab,
+                    slope_pj_per_timestep=b,
+                    share=b / total if total > 0 else 0.0,
+                    energy_at_t_max_pj=last.term(lab),
+                )
+            )
     return tuple(sorted(out, key=lambda g: -g.slope_pj_per_timestep))
 
 
@@ -334,13 +425,31 @@ def side_of(result: NetworkResult, label: str) -> Side:
     """A :class:`Side` from the engine's network result."""
     tot = result.total
     layers = tuple(
-        LayerLine(name=lr.name, kind=lr.kind.value, energy_pj=lr.cost.total_energy_pj, latency_s=lr.cost.latency_s,
-                  edp_pj_s=lr.cost.edp_pj_s, area_mm2=lr.area_um2 * 1e-6, macs=lr.cost.macs,
-                  operations=lr.cost.accumulations)
-        for lr in result.layers)
-    return Side(label=label, timesteps=result.network.timesteps, energy_pj=tot.total_energy_pj,
-                latency_s=tot.latency_s, edp_pj_s=tot.edp_pj_s, area_mm2=tot.area_mm2, cycles=tot.cycles,
-                macs=tot.macs, lif_ops=tot.lif_ops, breakdown_pj=tuple(tot.breakdown_pj().items()), layers=layers)
+        LayerLine(
+            name=lr.name,
+            kind=lr.kind.value,
+            energy_pj=lr.cost.total_energy_pj,
+            latency_s=lr.cost.latency_s,
+            edp_pj_s=lr.cost.edp_pj_s,
+            area_mm2=lr.area_um2 * 1e-6,
+            macs=lr.cost.macs,
+            operations=lr.cost.accumulations,
+        )
+        for lr in result.layers
+    )
+    return Side(
+        label=label,
+        timesteps=result.network.timesteps,
+        energy_pj=tot.total_energy_pj,
+        latency_s=tot.latency_s,
+        edp_pj_s=tot.edp_pj_s,
+        area_mm2=tot.area_mm2,
+        cycles=tot.cycles,
+        macs=tot.macs,
+        lif_ops=tot.lif_ops,
+        breakdown_pj=tuple(tot.breakdown_pj().items()),
+        layers=layers,
+    )
 
 
 def compute_prices(arch: Arch, bits: int = ANN_BITS) -> str:
@@ -355,9 +464,17 @@ def compute_prices(arch: Arch, bits: int = ANN_BITS) -> str:
     return f"AC {c.ac_pj:g} pJ; no MAC (compute.mac_pj absent)"
 
 
-def versus(arch: Arch, network: Network, timesteps: Sequence[int] = DEFAULT_TIMESTEPS, *,
-           dataflow: str | None = None, opts: Options | None = None, ann_density: float = 1.0,
-           time_limit_s: float = 10.0, progress: Callable[[str], None] | None = None) -> Versus:
+def versus(
+    arch: Arch,
+    network: Network,
+    timesteps: Sequence[int] = DEFAULT_TIMESTEPS,
+    *,
+    dataflow: str | None = None,
+    opts: Options | None = None,
+    ann_density: float = 1.0,
+    time_limit_s: float = 10.0,
+    progress: Callable[[str], None] | None = None,
+) -> Versus:
     """Price ``network`` at every T of ``timesteps`` and its :func:`ann_twin` once, each through
     :func:`spikeloop.engine.run_network` with the same mapping source (``dataflow``: a dataflow name, ``best``
     for CP-SAT per layer, or None for the arch's default) and accounting profile (``opts``)."""
@@ -382,15 +499,28 @@ def versus(arch: Arch, network: Network, timesteps: Sequence[int] = DEFAULT_TIME
     except ValueError as exc:
         hint = ""
         if "capacity_bits" in str(exc) and label != "best":
-            hint = (f" (its {ANN_BITS}-bit activations take {ANN_BITS}x a spike's storage and the {label} mapping "
-                    "does not shrink its tiles for them; --dataflow best searches mappings that fit)")
+            hint = (
+                f" (its {ANN_BITS}-bit activations take {ANN_BITS}x a spike's storage and the {label} mapping "
+                "does not shrink its tiles for them; --dataflow best searches mappings that fit)"
+            )
         raise ValueError(f"the ANN twin ({ANN_BITS}-bit activations): {exc}{hint}") from None
     ann = side_of(ann_res, "ANN")
     be = break_even([(s.timesteps, s.energy_pj) for s in sides], ann.energy_pj)
-    return Versus(arch=arch.name, network=network.name, dataflow=label or "", profile=acc.name,
-                  ann_density=ann_density, ann_bits=ANN_BITS, compute_prices=compute_prices(arch), timesteps=ts,
-                  snn=tuple(sides), ann=ann, break_even=be, growing=growing_terms(sides),
-                  notes=ann_notes(ann, acc.name))
+    return Versus(
+        arch=arch.name,
+        network=network.name,
+        dataflow=label or "",
+        profile=acc.name,
+        ann_density=ann_density,
+        ann_bits=ANN_BITS,
+        compute_prices=compute_prices(arch),
+        timesteps=ts,
+        snn=tuple(sides),
+        ann=ann,
+        break_even=be,
+        growing=growing_terms(sides),
+        notes=ann_notes(ann, acc.name),
+    )
 
 
 def ann_notes(ann: Side, profile: str) -> tuple[str, ...]:
@@ -400,21 +530,41 @@ def ann_notes(ann: Side, profile: str) -> tuple[str, ...]:
     b = dict(ann.breakdown_pj)
     out = []
     if b.get("static/lif"):
-        out.append(f"the ANN pays static/lif {_j(b['static/lif'])} ({100 * b['static/lif'] / ann.energy_pj:.1f} %): "
-                   "the chip's LIF units are clocked whatever runs")
+        out.append(
+            f"the ANN pays static/lif {_j(b['static/lif'])} ({100 * b['static/lif'] / ann.energy_pj:.1f} %): "
+            "the chip's LIF units are clocked whatever runs"
+        )
     neuron = {k: v for k, v in b.items() if (k == "compute/lif" or "/U/" in k) and v}
     if neuron:
-        out.append(f"profile {profile} charges the ANN {', '.join(sorted(neuron))} ({_j(sum(neuron.values()))}): "
-                   "per-PE-cycle constants, not neurons; the native profile has none")
+        out.append(
+            f"profile {profile} charges the ANN {', '.join(sorted(neuron))} ({_j(sum(neuron.values()))}): "
+            "per-PE-cycle constants, not neurons; the native profile has none"
+        )
     return tuple(out)
 
 
-def run_versus(arch_name: str, network_name: str, timesteps: Sequence[int] = DEFAULT_TIMESTEPS, *,
-               dataflow: str | None = None, opts: Options | None = None, ann_density: float = 1.0,
-               time_limit_s: float = 10.0, progress: Callable[[str], None] | None = None) -> Versus:
+def run_versus(
+    arch_name: str,
+    network_name: str,
+    timesteps: Sequence[int] = DEFAULT_TIMESTEPS,
+    *,
+    dataflow: str | None = None,
+    opts: Options | None = None,
+    ann_density: float = 1.0,
+    time_limit_s: float = 10.0,
+    progress: Callable[[str], None] | None = None,
+) -> Versus:
     """The Python face of ``spikeloop versus``: shipped names or YAML files."""
-    return versus(load_arch(arch_name), load_network(network_name), timesteps, dataflow=dataflow, opts=opts,
-                  ann_density=ann_density, time_limit_s=time_limit_s, progress=progress)
+    return versus(
+        load_arch(arch_name),
+        load_network(network_name),
+        timesteps,
+        dataflow=dataflow,
+        opts=opts,
+        ann_density=ann_density,
+        time_limit_s=time_limit_s,
+        progress=progress,
+    )
 
 
 # ------------------------------------------------------------------------------------------------ text
@@ -423,22 +573,43 @@ def _j(pj: float) -> str:
 
 
 def summary_table(v: Versus) -> str:
-    rows = [[s.label, s.timesteps, _j(s.energy_pj), f"{s.energy_pj / v.ann.energy_pj:.3g}x", si(s.latency_s, "s"),
-             si(s.edp_pj_s * 1e-12, "J·s"), f"{s.area_mm2:.3g} mm²"] for s in (*v.snn, v.ann)]
+    rows = [
+        [
+            s.label,
+            s.timesteps,
+            _j(s.energy_pj),
+            f"{s.energy_pj / v.ann.energy_pj:.3g}x",
+            si(s.latency_s, "s"),
+            si(s.edp_pj_s * 1e-12, "J·s"),
+            f"{s.area_mm2:.3g} mm²",
+        ]
+        for s in (*v.snn, v.ann)
+    ]
     return table(["side", "T", "energy", "vs ANN", "latency", "EDP", "area"], rows)
 
 
 def growing_table(v: Versus, top: int = TOP_TERMS) -> str:
     if not v.growing:
         return "(one T measured: no slope)"
-    rows = [[g.term, _j(g.slope_pj_per_timestep), f"{100 * g.share:.1f} %", _j(g.energy_at_t_max_pj),
-             _j(v.ann.term(g.term))] for g in v.growing[:top]]
+    rows = [
+        [
+            g.term,
+            _j(g.slope_pj_per_timestep),
+            f"{100 * g.share:.1f} %",
+            _j(g.energy_at_t_max_pj),
+            _j(v.ann.term(g.term)),
+        ]
+        for g in v.growing[:top]
+    ]
     return table(["term", "slope per timestep", "share of slope", f"SNN at T={v.timesteps[-1]}", "ANN"], rows)
 
 
 def layer_table(v: Versus, what: str = "energy") -> str:
-    get, fmt = {"energy": (lambda lr: lr.energy_pj, _j), "latency": (lambda lr: lr.latency_s, lambda x: si(x, "s")),
-                "EDP": (lambda lr: lr.edp_pj_s, lambda x: si(x * 1e-12, "J·s"))}[what]
+    get, fmt = {
+        "energy": (lambda lr: lr.energy_pj, _j),
+        "latency": (lambda lr: lr.latency_s, lambda x: si(x, "s")),
+        "EDP": (lambda lr: lr.edp_pj_s, lambda x: si(x * 1e-12, "J·s")),
+    }[what]
     rows = []
     for i, lr in enumerate(v.ann.layers):
         rows.append([lr.name, lr.kind, *(fmt(get(s.layers[i])) for s in v.snn), fmt(get(lr))])
@@ -447,38 +618,84 @@ def layer_table(v: Versus, what: str = "energy") -> str:
 
 def render_text(v: Versus) -> str:
     """What the command prints: header, the summary table, the break-even T and the growing terms."""
-    head = (f"{v.network} on {v.arch}: SNN vs its ANN twin ({v.ann_bits}-bit ReLU, T = 1, activation density "
-            f"{v.ann_density:g}); mapping {v.dataflow}, profile {v.profile}; {v.compute_prices}")
-    parts = [head, "", summary_table(v), "", v.break_even.text(), *(f"note: {n}" for n in v.notes), "",
-             f"terms that grow with T (SNN, least-squares slope over T = {', '.join(map(str, v.timesteps))}):",
-             growing_table(v), "", "per-layer energy:", layer_table(v, "energy")]
+    head = (
+        f"{v.network} on {v.arch}: SNN vs its ANN twin ({v.ann_bits}-bit ReLU, T = 1, activation density "
+        f"{v.ann_density:g}); mapping {v.dataflow}, profile {v.profile}; {v.compute_prices}"
+    )
+    parts = [
+        head,
+        "",
+        summary_table(v),
+        "",
+        v.break_even.text(),
+        *(f"note: {n}" for n in v.notes),
+        "",
+        f"terms that grow with T (SNN, least-squares slope over T = {', '.join(map(str, v.timesteps))}):",
+        growing_table(v),
+        "",
+        "per-layer energy:",
+        layer_table(v, "energy"),
+    ]
     return "\n".join(parts) + "\n"
 
 
 def render_markdown(v: Versus) -> str:
-    parts = [f"# {v.network} on {v.arch}: the SNN against its ANN twin\n",
-             f"ANN twin: same layer shapes and weights, T = 1, {v.ann_bits}-bit activations, ReLU, activation "
-             f"density {v.ann_density:g}. Mapping: {v.dataflow}; profile: {v.profile}. Compute: "
-             f"{v.compute_prices}.\n",
-             summary_table(v), "", f"**{v.break_even.text()}**\n", *(f"- {n}" for n in v.notes),
-             "\n## Terms that grow with T\n", growing_table(v),
-             "\n## Per layer: energy\n", layer_table(v, "energy"), "\n## Per layer: latency\n",
-             layer_table(v, "latency"), "\n## Per layer: EDP\n", layer_table(v, "EDP")]
+    parts = [
+        f"# {v.network} on {v.arch}: the SNN against its ANN twin\n",
+        f"ANN twin: same layer shapes and weights, T = 1, {v.ann_bits}-bit activations, ReLU, activation "
+        f"density {v.ann_density:g}. Mapping: {v.dataflow}; profile: {v.profile}. Compute: "
+        f"{v.compute_prices}.\n",
+        summary_table(v),
+        "",
+        f"**{v.break_even.text()}**\n",
+        *(f"- {n}" for n in v.notes),
+        "\n## Terms that grow with T\n",
+        growing_table(v),
+        "\n## Per layer: energy\n",
+        layer_table(v, "energy"),
+        "\n## Per layer: latency\n",
+        layer_table(v, "latency"),
+        "\n## Per layer: EDP\n",
+        layer_table(v, "EDP"),
+    ]
     return "\n".join(parts) + "\n"
 
 
 def summary_rows(v: Versus) -> list[dict[str, Any]]:
-    return [{"side": "ANN" if s is v.ann else "SNN", "T": s.timesteps, "total_energy_pj": s.energy_pj,
-             "ratio_to_ann": s.energy_pj / v.ann.energy_pj, "latency_s": s.latency_s, "edp_pj_s": s.edp_pj_s,
-             "area_mm2": s.area_mm2, "cycles": s.cycles, "macs": s.macs, "lif_ops": s.lif_ops}
-            for s in (*v.snn, v.ann)]
+    return [
+        {
+            "side": "ANN" if s is v.ann else "SNN",
+            "T": s.timesteps,
+            "total_energy_pj": s.energy_pj,
+            "ratio_to_ann": s.energy_pj / v.ann.energy_pj,
+            "latency_s": s.latency_s,
+            "edp_pj_s": s.edp_pj_s,
+            "area_mm2": s.area_mm2,
+            "cycles": s.cycles,
+            "macs": s.macs,
+            "lif_ops": s.lif_ops,
+        }
+        for s in (*v.snn, v.ann)
+    ]
 
 
 def layer_rows(v: Versus) -> list[dict[str, Any]]:
-    return [{"side": "ANN" if s is v.ann else "SNN", "T": s.timesteps, "layer": lr.name, "kind": lr.kind,
-             "energy_pj": lr.energy_pj, "latency_s": lr.latency_s, "edp_pj_s": lr.edp_pj_s, "area_mm2": lr.area_mm2,
-             "macs": lr.macs, "operations": lr.operations}
-            for s in (*v.snn, v.ann) for lr in s.layers]
+    return [
+        {
+            "side": "ANN" if s is v.ann else "SNN",
+            "T": s.timesteps,
+            "layer": lr.name,
+            "kind": lr.kind,
+            "energy_pj": lr.energy_pj,
+            "latency_s": lr.latency_s,
+            "edp_pj_s": lr.edp_pj_s,
+            "area_mm2": lr.area_mm2,
+            "macs": lr.macs,
+            "operations": lr.operations,
+        }
+        for s in (*v.snn, v.ann)
+        for lr in s.layers
+    ]
 
 
 # ------------------------------------------------------------------------------------------------ figure
@@ -508,8 +725,13 @@ def plot_versus(v: Versus) -> Figure:
                 continue
             ax.bar(xs, ys, 0.6, bottom=bottom, color=color, label=f"SNN: {name}")
             bottom = [b + y for b, y in zip(bottom, ys, strict=True)]
-        ax.axhline(v.ann.energy_pj * scale, color="#000000", linestyle="--", linewidth=1.2,
-                   label=f"ANN twin ({v.ann_bits}-bit, T = 1)")
+        ax.axhline(
+            v.ann.energy_pj * scale,
+            color="#000000",
+            linestyle="--",
+            linewidth=1.2,
+            label=f"ANN twin ({v.ann_bits}-bit, T = 1)",
+        )
         ax.set_xticks(xs, [str(t) for t in v.timesteps])
         ax.set_xlabel("timesteps T")
         ax.set_ylabel(label("energy per inference", unit))
@@ -556,8 +778,7 @@ def write_versus(v: Versus, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     md = out / "versus.md"
     md.write_text(render_markdown(v))
-    paths = [md, _write_csv(out / "versus.csv", summary_rows(v)), _write_csv(out / "versus_layers.csv",
-                                                                             layer_rows(v))]
+    paths = [md, _write_csv(out / "versus.csv", summary_rows(v)), _write_csv(out / "versus_layers.csv", layer_rows(v))]
     paths.append(write_json(v, out / "versus.json"))
     png = out / "versus.png"
     save(plot_versus(v), png)
@@ -565,8 +786,13 @@ def write_versus(v: Versus, out: Path) -> list[Path]:
 
 
 # ------------------------------------------------------------------------------------------------ report rows
-def versus_rows(arch: Arch | str = "sata", networks: Sequence[str] = ROW_NETWORKS,
-                timesteps: Sequence[int] = DEFAULT_TIMESTEPS, *, dataflow: str | None = None) -> list[Row]:
+def versus_rows(
+    arch: Arch | str = "sata",
+    networks: Sequence[str] = ROW_NETWORKS,
+    timesteps: Sequence[int] = DEFAULT_TIMESTEPS,
+    *,
+    dataflow: str | None = None,
+) -> list[Row]:
     """Rows for ``spikeloop reproduce``: per network, the break-even T (ours only: the paper states none), the
     SNN / ANN energy ratio at the largest T beside the paper's claim that an SNN with 16 timesteps can cost up to
     16x its ANN on a systolic array (the paper cites SpinalFlow for it: an upper bound across workloads, not a
@@ -586,22 +812,64 @@ def versus_rows(arch: Arch | str = "sata", networks: Sequence[str] = ROW_NETWORK
         if be_value is None:  # no crossing measured: the row states the largest T checked, the note says so
             be_value = float(t_max)
             note = f"lower bound: {note}"
-        out.append(Row(id=f"versus-{a.name}-{short}-breakeven-T", paper=None, ours=float(be_value), unit="T",
-                       note=note, command=cmd))
+        out.append(
+            Row(
+                id=f"versus-{a.name}-{short}-breakeven-T",
+                paper=None,
+                ours=float(be_value),
+                unit="T",
+                note=note,
+                command=cmd,
+            )
+        )
         ratio = v.ratio(t_max)
         claim = "paper: up to 16x at T = 16 on a systolic array (SpinalFlow, cited), an upper bound"
         top = v.growing[0].term if v.growing else "-"
-        out.append(Row(id=f"versus-{a.name}-{short}-ratio-T{t_max}", paper=16.0 if t_max == 16 else None,
-                       ours=ratio, unit="x",
-                       note=(f"SNN T={t_max} / ANN energy; {claim if t_max == 16 else 'no paper value at this T'}; "
-                             f"steepest growing term {top}"),
-                       command=cmd))
-        out.append(Row(id=f"versus-{a.name}-{short}-ann-energy", paper=None, ours=v.ann.energy_pj * 1e-3, unit="nJ",
-                       note=f"ANN twin ({v.ann_bits}-bit ReLU, T = 1, density {v.ann_density:g}); {v.compute_prices}",
-                       command=cmd, parts=((f"snn_T{v.timesteps[0]}_nJ", v.snn[0].energy_pj * 1e-3),)))
+        out.append(
+            Row(
+                id=f"versus-{a.name}-{short}-ratio-T{t_max}",
+                paper=16.0 if t_max == 16 else None,
+                ours=ratio,
+                unit="x",
+                note=(
+                    f"SNN T={t_max} / ANN energy; {claim if t_max == 16 else 'no paper value at this T'}; "
+                    f"steepest growing term {top}"
+                ),
+                command=cmd,
+            )
+        )
+        out.append(
+            Row(
+                id=f"versus-{a.name}-{short}-ann-energy",
+                paper=None,
+                ours=v.ann.energy_pj * 1e-3,
+                unit="nJ",
+                note=f"ANN twin ({v.ann_bits}-bit ReLU, T = 1, density {v.ann_density:g}); {v.compute_prices}",
+                command=cmd,
+                parts=((f"snn_T{v.timesteps[0]}_nJ", v.snn[0].energy_pj * 1e-3),),
+            )
+        )
     return out
 
 
-__all__ = ["ANN_BITS", "DEFAULT_TIMESTEPS", "BreakEven", "BreakEvenKind", "LayerLine", "Side", "TermSlope", "Versus",
-           "ann_twin", "break_even", "growing_terms", "plot_versus", "render_markdown", "render_text", "run_versus",
-           "versus", "versus_rows", "write_json", "write_versus"]
+__all__ = [
+    "ANN_BITS",
+    "DEFAULT_TIMESTEPS",
+    "BreakEven",
+    "BreakEvenKind",
+    "LayerLine",
+    "Side",
+    "TermSlope",
+    "Versus",
+    "ann_twin",
+    "break_even",
+    "growing_terms",
+    "plot_versus",
+    "render_markdown",
+    "render_text",
+    "run_versus",
+    "versus",
+    "versus_rows",
+    "write_json",
+    "write_versus",
+]

@@ -74,21 +74,36 @@ CASES = [
     ("zero capacity", lambda d: d["levels"][1].update(capacity_bits=0), "levels[1].capacity_bits", ["0"]),
     ("negative word size", lambda d: d["levels"][0].update(word_bits=-64), "levels[0].word_bits", ["-64"]),
     ("negative fanout", lambda d: d["levels"][1]["fanout"].update(x=-4), "levels[1].fanout.x", ["-4"]),
-    ("negative bandwidth", lambda d: d["levels"][1].update(read_bandwidth_bits_per_cycle=-1),
-     "levels[1].read_bandwidth_bits_per_cycle", ["-1"]),
-    ("negative energy", lambda d: d["levels"][0]["energy_pj"].update(read=-1.0), "levels[0].energy_pj.read",
-     ["-1.0"]),
+    (
+        "negative bandwidth",
+        lambda d: d["levels"][1].update(read_bandwidth_bits_per_cycle=-1),
+        "levels[1].read_bandwidth_bits_per_cycle",
+        ["-1"],
+    ),
+    ("negative energy", lambda d: d["levels"][0]["energy_pj"].update(read=-1.0), "levels[0].energy_pj.read", ["-1.0"]),
     ("negative area", lambda d: d["levels"][1].update(area_um2=-3.0), "levels[1].area_um2", ["-3.0"]),
     ("unknown tensor", lambda d: d["levels"][2].update(keeps=["W", "X"]), "levels[2].keeps", ["'X'"]),
-    ("unknown action", lambda d: d["levels"][0]["energy_pj"].update(erase=1.0), "levels[0].energy_pj.erase",
-     ["unknown key"]),
+    (
+        "unknown action",
+        lambda d: d["levels"][0]["energy_pj"].update(erase=1.0),
+        "levels[0].energy_pj.erase",
+        ["unknown key"],
+    ),
     ("missing key", lambda d: d["levels"][1].pop("word_bits"), "levels[1].word_bits", ["missing"]),
     ("string for a number", lambda d: d["levels"][1].update(word_bits="32"), "levels[1].word_bits", ["'32'"]),
-    ("bad granularity", lambda d: d["levels"][1].update(access_granularity="byte"),
-     "levels[1].access_granularity", ["byte"]),
+    (
+        "bad granularity",
+        lambda d: d["levels"][1].update(access_granularity="byte"),
+        "levels[1].access_granularity",
+        ["byte"],
+    ),
     ("duplicate level name", lambda d: d["levels"][2].update(name="GLB"), "levels[2].name", ["GLB"]),
-    ("capacity of a bypassed tensor", lambda d: d["levels"][2].update(tensor_capacity_bits={"S": 8}),
-     "levels[2].tensor_capacity_bits.S", ["not in keeps"]),
+    (
+        "capacity of a bypassed tensor",
+        lambda d: d["levels"][2].update(tensor_capacity_bits={"S": 8}),
+        "levels[2].tensor_capacity_bits.S",
+        ["not in keeps"],
+    ),
     ("zero clock", lambda d: d.update(clock_hz=0), "clock_hz", ["0"]),
     ("levels not a list", lambda d: d.update(levels={"DRAM": 1}), "levels", ["list"]),
 ]
@@ -116,18 +131,39 @@ def test_unreadable_file(tmp_path: Path) -> None:
     assert "cannot read" in msg
 
 
-@pytest.mark.parametrize(("what", "edit", "key", "words"), [
-    ("resident sizing on a digital arch", lambda d: d.update(sizing="resident"), "sizing", ["crossbar"]),
-    ("SpikeSim latency on a digital arch", lambda d: d.update(latency="per-output-neuron"), "latency", ["crossbar"]),
-    ("profile latency on a digital arch", lambda d: d.update(profiles={"p": {"latency": "per-output-neuron"}}),
-     "profiles.p.latency", ["crossbar"]),
-    ("profile dataflow typo", lambda d: d.update(profiles={"p": {"dataflow": "wss"}}), "profiles.p.dataflow",
-     ["expected one of os, ws, time-batched, scalesim, best"]),
-    ("crossbar dataflow on a digital arch", lambda d: d.update(profiles={"p": {"dataflow": "packed"}}),
-     "profiles.p.dataflow", ["digital arch"]),
-])
-def test_options_that_need_a_crossbar_are_refused_at_load(tmp_path: Path, what: str, edit: Any, key: str,
-                                                           words: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("what", "edit", "key", "words"),
+    [
+        ("resident sizing on a digital arch", lambda d: d.update(sizing="resident"), "sizing", ["crossbar"]),
+        (
+            "SpikeSim latency on a digital arch",
+            lambda d: d.update(latency="per-output-neuron"),
+            "latency",
+            ["crossbar"],
+        ),
+        (
+            "profile latency on a digital arch",
+            lambda d: d.update(profiles={"p": {"latency": "per-output-neuron"}}),
+            "profiles.p.latency",
+            ["crossbar"],
+        ),
+        (
+            "profile dataflow typo",
+            lambda d: d.update(profiles={"p": {"dataflow": "wss"}}),
+            "profiles.p.dataflow",
+            ["expected one of os, ws, time-batched, scalesim, best"],
+        ),
+        (
+            "crossbar dataflow on a digital arch",
+            lambda d: d.update(profiles={"p": {"dataflow": "packed"}}),
+            "profiles.p.dataflow",
+            ["digital arch"],
+        ),
+    ],
+)
+def test_options_that_need_a_crossbar_are_refused_at_load(
+    tmp_path: Path, what: str, edit: Any, key: str, words: list[str]
+) -> None:
     path = _write(tmp_path, _mutated(edit))
     msg = _error(path)
     assert f": {key}: " in msg and all(w in msg for w in words), (what, msg)

@@ -46,17 +46,24 @@ PRIMES = {1: [], 2: [2], 3: [3], 4: [2, 2]}
 
 def roomy_arch(n_levels: int) -> Arch:
     """An arch whose every level keeps every tensor, unbounded capacity, 64 x 64 fanout."""
-    return arch_from_dict({
-        "name": f"walk{n_levels}",
-        "clock_hz": 1.0e9,
-        "levels": [
-            {"name": f"L{i}", "keeps": ["W", "I", "O", "U", "S"], "word_bits": 8,
-             "energy_pj": {"read": 1.0}, "fanout": {"x": 64, "y": 64}}
-            for i in range(n_levels)
-        ],
-        # T may be spatial (the random mappings put it anywhere): the LIF units take timesteps in order
-        "compute": {"ac_pj": 1.0, "lif_pj": 1.0, "mac_pj": 2.0, "lif_spatial_t": True},
-    })
+    return arch_from_dict(
+        {
+            "name": f"walk{n_levels}",
+            "clock_hz": 1.0e9,
+            "levels": [
+                {
+                    "name": f"L{i}",
+                    "keeps": ["W", "I", "O", "U", "S"],
+                    "word_bits": 8,
+                    "energy_pj": {"read": 1.0},
+                    "fanout": {"x": 64, "y": 64},
+                }
+                for i in range(n_levels)
+            ],
+            # T may be spatial (the random mappings put it anywhere): the LIF units take timesteps in order
+            "compute": {"ac_pj": 1.0, "lif_pj": 1.0, "mac_pj": 2.0, "lif_spatial_t": True},
+        }
+    )
 
 
 ARCHES = {2: roomy_arch(2), 3: roomy_arch(3)}
@@ -71,8 +78,7 @@ class Problem:
 
     @property
     def rules(self) -> Rules:
-        return Rules(spiking=self.layer.spiking, update_reads=self.timeloop_reads,
-                     drain_reads=not self.timeloop_reads)
+        return Rules(spiking=self.layer.spiking, update_reads=self.timeloop_reads, drain_reads=not self.timeloop_reads)
 
     @property
     def accounting(self) -> Accounting:
@@ -92,9 +98,18 @@ def layers(draw: st.DrawFn) -> Layer:
     stride = draw(st.sampled_from((1, 2)))
     spiking = draw(st.integers(0, 3)) > 0  # one layer in four is non-spiking (ReLU)
     return conv_layer(
-        "walk", T=bounds[Dim.T], N=bounds[Dim.N], K=bounds[Dim.K], C=bounds[Dim.C], P=bounds[Dim.P],
-        Q=bounds[Dim.Q], R=bounds[Dim.R], S=bounds[Dim.S], stride=stride,
-        input_bits=draw(st.sampled_from((1, 1, 8))), output_bits=1 if spiking else draw(st.sampled_from((4, 8))),
+        "walk",
+        T=bounds[Dim.T],
+        N=bounds[Dim.N],
+        K=bounds[Dim.K],
+        C=bounds[Dim.C],
+        P=bounds[Dim.P],
+        Q=bounds[Dim.Q],
+        R=bounds[Dim.R],
+        S=bounds[Dim.S],
+        stride=stride,
+        input_bits=draw(st.sampled_from((1, 1, 8))),
+        output_bits=1 if spiking else draw(st.sampled_from((4, 8))),
         activation=Activation.LIF if spiking else Activation.RELU,
     )
 
@@ -145,9 +160,13 @@ COVERAGE: Counter[str] = Counter()
 
 def features(p: Problem, spilled: set[Tensor], multicast: bool) -> set[str]:
     """What an example exercises; the coverage test below insists each shows up."""
-    out: set[str] = {f"levels={len(p.mapping.levels)}", f"stride={p.layer.stride}",
-                     "spiking" if p.layer.spiking else "non-spiking", f"input_bits={p.layer.input_bits}",
-                     "timeloop reads" if p.timeloop_reads else "our reads"}
+    out: set[str] = {
+        f"levels={len(p.mapping.levels)}",
+        f"stride={p.layer.stride}",
+        "spiking" if p.layer.spiking else "non-spiking",
+        f"input_bits={p.layer.input_bits}",
+        "timeloop reads" if p.timeloop_reads else "our reads",
+    }
     nest = [x for x in flatten(p.mapping) if x.bound > 1]
     temporal = [x for x in nest if not x.spatial]
     for lv, lm in enumerate(p.mapping.levels):
@@ -157,8 +176,9 @@ def features(p: Problem, spilled: set[Tensor], multicast: bool) -> set[str]:
         if any(lp.bound > 1 for lp in lm.spatial):
             out.add(f"spatial@L{lv}")
         out.update(f"bypass:{x.value}" for x in lm.bypass)
-        out.update(f"T@L{lv}" + ("s" if lp.spatial else "t") for lp in (*t, *lm.spatial) if lp.dim is Dim.T
-                   and lp.bound > 1)
+        out.update(
+            f"T@L{lv}" + ("s" if lp.spatial else "t") for lp in (*t, *lm.spatial) if lp.dim is Dim.T and lp.bound > 1
+        )
         if sum(lp.dim is d for lp in t for d in DIMS) > len({lp.dim for lp in t}):
             out.add("dim twice in one level")
         if any(lp.bound == 1 for lp in lm.temporal):
@@ -183,10 +203,33 @@ def features(p: Problem, spilled: set[Tensor], multicast: bool) -> set[str]:
 
 
 REQUIRED = (
-    ["levels=2", "levels=3", "stride=1", "stride=2", "spiking", "non-spiking", "input_bits=1", "input_bits=8",
-     "timeloop reads", "our reads", "spatial@L0", "spatial@L1", "spatial@L2", "T@L0t", "T@L1t",
-     "T@L2t", "T outermost", "T innermost", "dim twice in one level", "bound-1 loop", "P,R>1 stride=1",
-     "P,R>1 stride=2", "P/R split over levels", "window gap (r < stride in a tile)", "multicast/reduction"]
+    [
+        "levels=2",
+        "levels=3",
+        "stride=1",
+        "stride=2",
+        "spiking",
+        "non-spiking",
+        "input_bits=1",
+        "input_bits=8",
+        "timeloop reads",
+        "our reads",
+        "spatial@L0",
+        "spatial@L1",
+        "spatial@L2",
+        "T@L0t",
+        "T@L1t",
+        "T@L2t",
+        "T outermost",
+        "T innermost",
+        "dim twice in one level",
+        "bound-1 loop",
+        "P,R>1 stride=1",
+        "P,R>1 stride=2",
+        "P/R split over levels",
+        "window gap (r < stride in a tile)",
+        "multicast/reduction",
+    ]
     + [f"T@L{lv}s" for lv in (0, 1)]
     + [f"bypass:{t.value}" for t in Tensor]
     + [f"spill:{t.value}" for t in (Tensor.O, Tensor.U)]
@@ -220,13 +263,17 @@ def compare(p: Problem) -> tuple[set[Tensor], bool]:
         for key in sorted(set(closed) | set(brute), key=lambda k: (k[0], k[1].value)):
             got = float(closed[key][0]) if key in closed else 0.0
             assert got == brute[key], (
-                f"{action} of {key[1].value} at level {key[0]}: closed form {got}, walker {brute[key]}{where}")
+                f"{action} of {key[1].value} at level {key[0]}: closed form {got}, walker {brute[key]}{where}"
+            )
     assert set(counts.tiles) == set(walked.tiles), where
     for key, tile in walked.tiles.items():
         assert int(counts.tiles[key][0]) == tile, f"tile of {key[1].value} at level {key[0]}{where}"
     for cap in form.capacities:  # the capacity check weighs every kept tile by its tensor's width in this layer
-        want = {(u.q, bits_of(p.layer, u.tensor)) for u in form.analysis.tiles if u.level == cap.level
-                and (cap.tensor is None or u.tensor is cap.tensor)}
+        want = {
+            (u.q, bits_of(p.layer, u.tensor))
+            for u in form.analysis.tiles
+            if u.level == cap.level and (cap.tensor is None or u.tensor is cap.tensor)
+        }
         assert set(cap.uses) == want, where
     spilled = {t for (_, t), (r, d) in walked.residencies.items() if r > d and t in (Tensor.O, Tensor.U)}
     if walked.drained:
@@ -267,18 +314,27 @@ def _t(*loops: tuple[Dim, int]) -> tuple[Loop, ...]:
     ("layer", "mapping"),
     [
         # T outermost over K at DRAM: the RF's U tile is spilled every timestep
-        (conv_layer(T=3, K=2, C=2, P=2, Q=1, R=1), _m(
-            LevelMapping(temporal=_t((Dim.T, 3), (Dim.K, 2))),
-            LevelMapping(temporal=_t((Dim.C, 2), (Dim.P, 2))))),
+        (
+            conv_layer(T=3, K=2, C=2, P=2, Q=1, R=1),
+            _m(LevelMapping(temporal=_t((Dim.T, 3), (Dim.K, 2))), LevelMapping(temporal=_t((Dim.C, 2), (Dim.P, 2)))),
+        ),
         # stride 2 windows split over levels, a C reduction spread spatially (spatial reduction of O)
-        (conv_layer(K=2, C=2, P=4, Q=1, R=3, S=1, stride=2), _m(
-            LevelMapping(temporal=_t((Dim.P, 2), (Dim.R, 3)), spatial=(Loop(Dim.C, 2, True),)),
-            LevelMapping(temporal=_t((Dim.P, 2), (Dim.K, 2))))),
+        (
+            conv_layer(K=2, C=2, P=4, Q=1, R=3, S=1, stride=2),
+            _m(
+                LevelMapping(temporal=_t((Dim.P, 2), (Dim.R, 3)), spatial=(Loop(Dim.C, 2, True),)),
+                LevelMapping(temporal=_t((Dim.P, 2), (Dim.K, 2))),
+            ),
+        ),
         # r < stride inside the inner tile (window gaps), I bypassing the middle level, 3 levels
-        (conv_layer(T=2, K=2, C=1, P=3, Q=1, R=2, S=1, stride=2), _m(
-            LevelMapping(temporal=_t((Dim.R, 2))),
-            LevelMapping(temporal=_t((Dim.K, 2), (Dim.T, 2)), bypass=frozenset({Tensor.I})),
-            LevelMapping(temporal=_t((Dim.P, 3)), spatial=(Loop(Dim.K, 1, True),)))),
+        (
+            conv_layer(T=2, K=2, C=1, P=3, Q=1, R=2, S=1, stride=2),
+            _m(
+                LevelMapping(temporal=_t((Dim.R, 2))),
+                LevelMapping(temporal=_t((Dim.K, 2), (Dim.T, 2)), bypass=frozenset({Tensor.I})),
+                LevelMapping(temporal=_t((Dim.P, 3)), spatial=(Loop(Dim.K, 1, True),)),
+            ),
+        ),
     ],
 )
 def test_fixed_examples_equal_walker(layer: Layer, mapping: Mapping) -> None:
@@ -316,8 +372,10 @@ def test_walker_spills_and_multicast_by_hand() -> None:
     the LIF writes 12 spikes into L1.
     """
     layer = conv_layer(T=3, K=2, C=2, P=2, Q=1, R=1, S=1)
-    m = _m(LevelMapping(temporal=_t((Dim.T, 3), (Dim.K, 2)), spatial=(Loop(Dim.C, 2, True),)),
-           LevelMapping(temporal=_t((Dim.P, 2))))
+    m = _m(
+        LevelMapping(temporal=_t((Dim.T, 3), (Dim.K, 2)), spatial=(Loop(Dim.C, 2, True),)),
+        LevelMapping(temporal=_t((Dim.P, 2))),
+    )
     view, _ = nest_of(ARCHES[2], m)
     w = walk(m, view.keeps, layer.stride)
     assert (w.macs, w.lif_ops) == (24, 12)

@@ -18,8 +18,18 @@ def test_expected_cost_hand_computed() -> None:
 
     def run(t: int):  # noqa: ANN202
         class R:
-            total = Cost(energy_pj={Key("compute", None, Action.AC): 10.0 * t}, counts={}, macs=0,
-                         accumulations=0, lif_ops=0, cycles=2.0 * t, clock_hz=1.0, area_um2=0.0, pes=1)
+            total = Cost(
+                energy_pj={Key("compute", None, Action.AC): 10.0 * t},
+                counts={},
+                macs=0,
+                accumulations=0,
+                lif_ops=0,
+                cycles=2.0 * t,
+                clock_hz=1.0,
+                area_um2=0.0,
+                pes=1,
+            )
+
         return R()
 
     dist = {1: 0.5, 2: 0.25, 4: 0.25}
@@ -63,15 +73,20 @@ def test_evaluate_dt_exit_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     dist = tmp_path / "d.json"
     dist.write_text(json.dumps({"1": 0.5, "2": 0.5}))
     out = tmp_path / "r.json"
-    assert main(["evaluate", "--arch", "generic3", "--network", "vgg5-cifar10", "--dt-exit", str(dist),
-                 "--json", str(out)]) == 0
+    assert (
+        main(
+            ["evaluate", "--arch", "generic3", "--network", "vgg5-cifar10", "--dt-exit", str(dist), "--json", str(out)]
+        )
+        == 0
+    )
     d = json.loads(out.read_text())
     assert d["T"] == 2
     e1 = e2 = None
     for t in (1, 2):
         f = tmp_path / f"t{t}.json"
-        assert main(["evaluate", "--arch", "generic3", "--network", "vgg5-cifar10", "-T", str(t), "--json",
-                     str(f)]) == 0
+        assert (
+            main(["evaluate", "--arch", "generic3", "--network", "vgg5-cifar10", "-T", str(t), "--json", str(f)]) == 0
+        )
         if t == 1:
             e1 = json.loads(f.read_text())["total_energy_pj"]
         else:
@@ -79,5 +94,4 @@ def test_evaluate_dt_exit_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert d["dt_exit"]["energy_pj"] == pytest.approx(0.5 * e1 + 0.5 * e2)
     assert 0 < d["dt_exit"]["energy_reduction"] < 1
     assert "DT-SNN exits" in capsys.readouterr().out
-    assert main(["evaluate", "--arch", "generic3", "--network", "vgg5-cifar10", "-T", "2", "--dt-exit",
-                 str(dist)]) == 2
+    assert main(["evaluate", "--arch", "generic3", "--network", "vgg5-cifar10", "-T", "2", "--dt-exit", str(dist)]) == 2

@@ -26,12 +26,19 @@ from costmodel.workload import Layer, conv_layer
 
 def _arch(fanouts: list[dict[str, Any]], keeps: list[str] | None = None, **compute: Any) -> Arch:
     levels = [
-        {"name": f"L{i}", "keeps": ["W", "I", "O", "U", "S"] if i == 0 else (keeps or ["W"]), "word_bits": 16,
-         "energy_pj": {"read": 1.0}, "area_um2": 10.0 * (i + 1), "fanout": fo}
+        {
+            "name": f"L{i}",
+            "keeps": ["W", "I", "O", "U", "S"] if i == 0 else (keeps or ["W"]),
+            "word_bits": 16,
+            "energy_pj": {"read": 1.0},
+            "area_um2": 10.0 * (i + 1),
+            "fanout": fo,
+        }
         for i, fo in enumerate(fanouts)
     ]
-    return arch_from_dict({"name": "eq", "clock_hz": 1e9, "levels": levels,
-                           "compute": {"ac_pj": 0.1, "lif_pj": 0.2, **compute}})
+    return arch_from_dict(
+        {"name": "eq", "clock_hz": 1e9, "levels": levels, "compute": {"ac_pj": 0.1, "lif_pj": 0.2, **compute}}
+    )
 
 
 def _t(*loops: tuple[Dim, int]) -> tuple[Loop, ...]:
@@ -77,8 +84,12 @@ ROOMY = _arch([{"x": 8, "y": 8}, {"x": 8, "y": 8}], keeps=["W", "I", "O", "U", "
 def test_tiles() -> None:
     # T=2 N=1 K=2 C=3 P=4 Q=2 R=3 S=1 at level 1 (everything inside L1), nothing at L0
     layer = conv_layer(T=2, K=2, C=3, P=4, Q=2, R=3, S=1)
-    m = Mapping(levels=(LevelMapping(), LevelMapping(temporal=_t((Dim.T, 2), (Dim.K, 2), (Dim.C, 3), (Dim.P, 4),
-                                                                   (Dim.Q, 2), (Dim.R, 3)))))
+    m = Mapping(
+        levels=(
+            LevelMapping(),
+            LevelMapping(temporal=_t((Dim.T, 2), (Dim.K, 2), (Dim.C, 3), (Dim.P, 4), (Dim.Q, 2), (Dim.R, 3))),
+        )
+    )
     tiles = _counts(ROOMY, layer, m).tiles
     assert int(tiles[(1, Tensor.W)][0]) == 2 * 3 * 3 * 1  # K*C*R*S
     assert int(tiles[(1, Tensor.I)][0]) == 2 * 1 * 3 * 6 * 2  # T*N*C * ((4-1)+3) * ((2-1)+1)
@@ -139,11 +150,14 @@ def test_multicast_and_compute_side() -> None:
 
 # ------------------------------------------------------------------------------ pricing
 def test_tensor_bits() -> None:
-    got = {t: pr.tensor_bits(t, input_bits=1, weight_bits=4, psum_bits=12, membrane_bits=10, output_bits=1)
-           for t in Tensor}
+    got = {
+        t: pr.tensor_bits(t, input_bits=1, weight_bits=4, psum_bits=12, membrane_bits=10, output_bits=1) for t in Tensor
+    }
     assert got == {Tensor.W: 4, Tensor.I: 1, Tensor.S: 1, Tensor.O: 12, Tensor.U: 10}
-    got = {t: pr.tensor_bits(t, input_bits=8, weight_bits=8, psum_bits=16, membrane_bits=16, output_bits=8)
-           for t in (Tensor.I, Tensor.S)}
+    got = {
+        t: pr.tensor_bits(t, input_bits=8, weight_bits=8, psum_bits=16, membrane_bits=16, output_bits=8)
+        for t in (Tensor.I, Tensor.S)
+    }
     assert got == {Tensor.I: 8, Tensor.S: 8}  # a direct-coded input, a non-spiking layer's activations
 
 
@@ -202,8 +216,13 @@ def test_areas() -> None:
 def test_compute_cycles(fanouts: list[dict[str, Any]], cycles: int) -> None:
     arch = _arch(fanouts, keeps=["W", "I", "O", "U", "S"])
     layer = conv_layer(K=4, C=6, P=5, Q=1, R=1, S=1)
-    m = Mapping(levels=(LevelMapping(temporal=_t((Dim.K, 4))), LevelMapping(temporal=_t((Dim.C, 6))),
-                        LevelMapping(temporal=_t((Dim.P, 5)))))
+    m = Mapping(
+        levels=(
+            LevelMapping(temporal=_t((Dim.K, 4))),
+            LevelMapping(temporal=_t((Dim.C, 6))),
+            LevelMapping(temporal=_t((Dim.P, 5))),
+        )
+    )
     view, factors = nest_of(arch, m)
     form = cost_form(arch, layer, view)
     got = cycles_of(form, quantity_values(form, factors))

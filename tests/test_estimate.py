@@ -62,8 +62,11 @@ def test_reproduce_estimate_json(tmp_path, capsys):
 def test_gather_rows_skips_absent_experiments(monkeypatch):
     from spikeloop.commands import reproduce
 
-    monkeypatch.setattr(reproduce, "_load", lambda name: None if name == "accuracy" else reproduce.importlib
-                        .import_module(f"spikeloop.experiments.{name}"))
+    monkeypatch.setattr(
+        reproduce,
+        "_load",
+        lambda name: None if name == "accuracy" else reproduce.importlib.import_module(f"spikeloop.experiments.{name}"),
+    )
     skipped: list[str] = []
     assert reproduce.gather_rows("accuracy", skipped=skipped) == [] and skipped == ["accuracy"]
     with pytest.raises(ValueError):

@@ -143,8 +143,13 @@ BAD_INPUTS = [
     ("GLB-W", "estimate.technology_nm", 14, "levels[1].estimate.technology_nm", "outside the calibrated range 22-90"),
     (None, "technology_nm", 130, "technology_nm", "(levels[1].estimate takes its technology_nm from here)"),
     ("GLB-W", "capacity_bits", 8192, "levels[1].capacity_bits", "estimate takes its capacity_bits from here"),
-    ("GLB-W", "estimate.capacity_bits", 2359296, "levels[1].estimate.capacity_bits",
-     "differs from the level's capacity_bits 1179648"),
+    (
+        "GLB-W",
+        "estimate.capacity_bits",
+        2359296,
+        "levels[1].estimate.capacity_bits",
+        "differs from the level's capacity_bits 1179648",
+    ),
     ("GLB-W", "estimate.width_bits", 64, "levels[1].estimate.width_bits", "differs from the level's word_bits 256"),
     ("GLB-W", "estimate.colour", "red", "levels[1].estimate.colour", "unknown attribute of class sram"),
     ("GLB-W", "estimate", [1, 2], "levels[1].estimate", "expected a mapping"),
@@ -255,8 +260,11 @@ def test_explain_prints_the_estimated_levels(capsys: pytest.CaptureFixture[str],
     text = capsys.readouterr().out
     section = text.split("## Estimated levels", 1)[1].split("\n## ", 1)[0]
     arch = arch_from_dict(load_yaml(VARIANT), "v.yaml")
-    lines = [[c.strip() for c in line.strip().strip("|").split("|")] for line in section.splitlines()
-             if line.startswith("| ")]
+    lines = [
+        [c.strip() for c in line.strip().strip("|").split("|")]
+        for line in section.splitlines()
+        if line.startswith("| ")
+    ]
     head, rows = lines[0], {cells[0]: dict(zip(lines[0], cells, strict=True)) for cells in lines[1:]}
     assert head[:3] == ["level", "class", "estimated from"]
     assert list(rows) == list(ESTIMATED)

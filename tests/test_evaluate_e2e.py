@@ -120,10 +120,12 @@ def layer() -> Layer:
     return conv_layer("tiny", T=2, K=2, C=2, P=2, Q=1, R=1, S=1, spike_density=0.5)
 
 
-MAPPING = Mapping(levels=(
-    LevelMapping(temporal=(Loop(Dim.T, 2), Loop(Dim.C, 2)), spatial=(Loop(Dim.K, 2, True, "x"),)),
-    LevelMapping(temporal=(Loop(Dim.P, 2),)),
-))
+MAPPING = Mapping(
+    levels=(
+        LevelMapping(temporal=(Loop(Dim.T, 2), Loop(Dim.C, 2)), spatial=(Loop(Dim.K, 2, True, "x"),)),
+        LevelMapping(temporal=(Loop(Dim.P, 2),)),
+    )
+)
 
 
 @pytest.fixture(scope="module")
@@ -161,10 +163,12 @@ def test_ops_cycles_area(cost: Cost) -> None:
 def test_t_inside_changes_the_weight_traffic_by_hand(arch: Arch, layer: Layer) -> None:
     """Swap T and C at DRAM: C outermost, T inner -> the RF W tile is kept across timesteps:
     2 residencies per RF (not 4), so DRAM W reads 2*2*8/16 = 2 words (20 pJ) instead of 4 (40 pJ)."""
-    swapped = Mapping(levels=(
-        LevelMapping(temporal=(Loop(Dim.C, 2), Loop(Dim.T, 2)), spatial=(Loop(Dim.K, 2, True, "x"),)),
-        MAPPING.levels[1],
-    ))
+    swapped = Mapping(
+        levels=(
+            LevelMapping(temporal=(Loop(Dim.C, 2), Loop(Dim.T, 2)), spatial=(Loop(Dim.K, 2, True, "x"),)),
+            MAPPING.levels[1],
+        )
+    )
     cost = evaluate(arch, layer, swapped)
     assert isinstance(cost, Cost), cost
     assert cost.counts[Key("DRAM", Tensor.W, R)] == 2.0

@@ -29,21 +29,48 @@ from mappers.search import Objective
 
 
 def _arch(spatial_t: bool) -> Arch:
-    return arch_from_dict({
-        "name": "agree", "clock_hz": 1.0e9,
-        "levels": [
-            {"name": "DRAM", "keeps": ["W", "I", "O", "U", "S"], "word_bits": 16,
-             "read_bandwidth_bits_per_cycle": 16, "write_bandwidth_bits_per_cycle": 16,
-             "energy_pj": {"read": 100.0, "write": 120.0, "update": 220.0}},
-            {"name": "GLB", "keeps": ["W", "I", "O", "U", "S"], "capacity_bits": 2048, "word_bits": 16,
-             "energy_pj": {"read": 6.0, "write": 7.0, "update": 13.0}, "static_pj_per_cycle": 0.5,
-             "link_pj_per_bit": 0.05, "fanout": {"x": 4, "y": 2}},
-            {"name": "RF", "keeps": ["W", "I", "O", "U"], "capacity_bits": 256, "word_bits": 8,
-             "energy_pj": {"read": 0.5, "write": 0.6, "update": 1.1}, "static_pj_per_cycle": 0.01},
-        ],
-        "compute": {"ac_pj": 0.03, "mac_pj": 0.25, "lif_pj": 0.08, "activation_pj": 0.02,
-                    "static_pj_per_cycle": 0.005, "lif_spatial_t": spatial_t},
-    })
+    return arch_from_dict(
+        {
+            "name": "agree",
+            "clock_hz": 1.0e9,
+            "levels": [
+                {
+                    "name": "DRAM",
+                    "keeps": ["W", "I", "O", "U", "S"],
+                    "word_bits": 16,
+                    "read_bandwidth_bits_per_cycle": 16,
+                    "write_bandwidth_bits_per_cycle": 16,
+                    "energy_pj": {"read": 100.0, "write": 120.0, "update": 220.0},
+                },
+                {
+                    "name": "GLB",
+                    "keeps": ["W", "I", "O", "U", "S"],
+                    "capacity_bits": 2048,
+                    "word_bits": 16,
+                    "energy_pj": {"read": 6.0, "write": 7.0, "update": 13.0},
+                    "static_pj_per_cycle": 0.5,
+                    "link_pj_per_bit": 0.05,
+                    "fanout": {"x": 4, "y": 2},
+                },
+                {
+                    "name": "RF",
+                    "keeps": ["W", "I", "O", "U"],
+                    "capacity_bits": 256,
+                    "word_bits": 8,
+                    "energy_pj": {"read": 0.5, "write": 0.6, "update": 1.1},
+                    "static_pj_per_cycle": 0.01,
+                },
+            ],
+            "compute": {
+                "ac_pj": 0.03,
+                "mac_pj": 0.25,
+                "lif_pj": 0.08,
+                "activation_pj": 0.02,
+                "static_pj_per_cycle": 0.005,
+                "lif_spatial_t": spatial_t,
+            },
+        }
+    )
 
 
 ARCHS = {flag: _arch(flag) for flag in (False, True)}
@@ -56,9 +83,19 @@ def _layer(rng: np.random.Generator) -> Layer:
         kw = {"activation": Activation.RELU, "input_bits": 8, "output_bits": 8}
     elif rng.random() < 0.3:  # a direct-coded first layer
         kw = {"input_bits": 8}
-    return conv_layer("q", T=int(rng.choice([1, 2, 4])), K=int(rng.choice([1, 2, 4])), C=int(rng.choice([1, 2, 3])),
-                      P=int(rng.choice([1, 2, 4])), Q=int(rng.choice([1, 2])), R=r, S=r,
-                      stride=int(rng.choice([1, 2])), spike_density=float(rng.choice([0.1, 0.25, 1.0])), **kw)
+    return conv_layer(
+        "q",
+        T=int(rng.choice([1, 2, 4])),
+        K=int(rng.choice([1, 2, 4])),
+        C=int(rng.choice([1, 2, 3])),
+        P=int(rng.choice([1, 2, 4])),
+        Q=int(rng.choice([1, 2])),
+        R=r,
+        S=r,
+        stride=int(rng.choice([1, 2])),
+        spike_density=float(rng.choice([0.1, 0.25, 1.0])),
+        **kw,
+    )
 
 
 def _mapping(space: MapSpace, rng: np.random.Generator) -> tuple[np.ndarray, dict, tuple] | None:
@@ -82,8 +119,11 @@ def _fix(model: _Model, mapping: Mapping, orders: dict, bypass: tuple) -> None:
     """Pin the CP-SAT model's variables to ``mapping``: prime exponents, loop orders and keep bits."""
     for s, ex in model.v.e.items():
         lm = mapping.levels[s.level]
-        f = math.prod(lp.bound for lp in lm.spatial if lp.dim is s.dim and lp.axis == s.axis) if s.spatial \
+        f = (
+            math.prod(lp.bound for lp in lm.spatial if lp.dim is s.dim and lp.axis == s.axis)
+            if s.spatial
             else lm.factor(s.dim, spatial=False)
+        )
         pf = prime_factors(f)
         for p, x in ex.items():
             model.m.add(x == pf.get(p, 0))
@@ -143,8 +183,10 @@ def test_every_arithmetic_of_the_form_agrees(seed: int, spatial_t: bool) -> None
     assert close(float(sc.values[CYCLES]), cost.cycles)
 
     # CP-SAT with the mapping pinned: every quantity it models, and its objective
-    model = _Model(MapperInstance(space=space, form=space.form, objective=Objective.ENERGY),
-                   ModelOptions(symmetry=False, cutoff=False, hint=False))
+    model = _Model(
+        MapperInstance(space=space, form=space.form, objective=Objective.ENERGY),
+        ModelOptions(symmetry=False, cutoff=False, hint=False),
+    )
     cpm, info = model.build()
     _fix(model, mapping, orders, bypass)
     solver = cp_model.CpSolver()
@@ -172,7 +214,8 @@ def test_a_problem_with_every_feature_is_drawn(spatial_t: bool) -> None:
             continue
         row, _, bypass = got
         seen["spatial_T"] |= layer.spiking and any(  # (a non-spiking layer has no membrane: T may be spatial)
-            s.spatial and s.dim.value == "T" and row[i] > 1 for i, s in enumerate(space.slots))
+            s.spatial and s.dim.value == "T" and row[i] > 1 for i, s in enumerate(space.slots)
+        )
         seen["bypass"] |= any(bypass)
         seen["relu"] |= not layer.spiking
         seen["stride2"] |= layer.stride == 2

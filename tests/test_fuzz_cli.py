@@ -227,8 +227,7 @@ class KnownDefect:
     matches: Callable[[Path, Mutation, Outcome], bool]
 
 
-KNOWN_DEFECTS = (
-)
+KNOWN_DEFECTS = ()
 
 
 def known_defect(mutated: Path, m: Mutation, outcome: Outcome) -> KnownDefect | None:

@@ -21,8 +21,11 @@ def generic3() -> Arch:
     return load_arch("generic3")
 
 
-def _lm(temporal: tuple[tuple[Dim, int], ...] = (), spatial: tuple[tuple[Dim, int, str], ...] = (),
-        bypass: frozenset[Tensor] = frozenset()) -> LevelMapping:
+def _lm(
+    temporal: tuple[tuple[Dim, int], ...] = (),
+    spatial: tuple[tuple[Dim, int, str], ...] = (),
+    bypass: frozenset[Tensor] = frozenset(),
+) -> LevelMapping:
     return LevelMapping(
         temporal=tuple(Loop(d, b) for d, b in temporal),
         spatial=tuple(Loop(d, b, True, ax) for d, b, ax in spatial),
@@ -35,11 +38,13 @@ LAYER = conv_layer("inv", T=4, K=8, C=4, P=4, Q=4, R=3, S=3, spike_density=0.2)
 
 
 def _mapping(dram: tuple[tuple[Dim, int], ...]) -> Mapping:
-    return Mapping(levels=(
-        _lm(dram),
-        _lm(((Dim.C, 4), (Dim.Q, 4)), ((Dim.K, 4, "x"), (Dim.P, 4, "y"))),
-        _lm(((Dim.R, 3), (Dim.S, 3))),
-    ))
+    return Mapping(
+        levels=(
+            _lm(dram),
+            _lm(((Dim.C, 4), (Dim.Q, 4)), ((Dim.K, 4, "x"), (Dim.P, 4, "y"))),
+            _lm(((Dim.R, 3), (Dim.S, 3))),
+        )
+    )
 
 
 T_OUTER = _mapping(((Dim.T, 4), (Dim.K, 2)))  # T outermost: the GLB W tile changes with k every timestep
@@ -59,10 +64,12 @@ def test_macs_and_lif_ops_do_not_depend_on_the_mapping(problem: Problem) -> None
     """Whatever the mapping, the work done is the layer's: T*N*K*C*P*Q*R*S MACs, x density
     accumulations, T*N*K*P*Q LIF updates (compared with a mapping that keeps every loop in DRAM)."""
     layer = problem.layer.with_spike_density(0.375)
-    flat = Mapping(levels=(
-        _lm(tuple((d, layer.bound(d)) for d in Dim)),
-        *(LevelMapping() for _ in problem.mapping.levels[1:]),
-    ))
+    flat = Mapping(
+        levels=(
+            _lm(tuple((d, layer.bound(d)) for d in Dim)),
+            *(LevelMapping() for _ in problem.mapping.levels[1:]),
+        )
+    )
     ref = _cost(problem.arch, layer, flat)
     got = _cost(problem.arch, layer, problem.mapping)
     dense = 1
@@ -77,9 +84,7 @@ def test_macs_and_lif_ops_do_not_depend_on_the_mapping(problem: Problem) -> None
 
 # --------------------------------------------------------------------------- spike density
 def test_energy_does_not_decrease_with_spike_density(generic3: Arch) -> None:
-    energies = [
-        _cost(generic3, LAYER.with_spike_density(d / 10), T_INNER).total_energy_pj for d in range(11)
-    ]
+    energies = [_cost(generic3, LAYER.with_spike_density(d / 10), T_INNER).total_energy_pj for d in range(11)]
     assert all(b >= a for a, b in zip(energies, energies[1:], strict=False)), energies
     assert energies[-1] > energies[0]  # density is priced at all (accumulations, gated RF W reads)
 
@@ -89,7 +94,8 @@ def test_accumulations_scale_with_density(generic3: Arch) -> None:
     hi = _cost(generic3, LAYER.with_spike_density(0.4), T_INNER)
     assert hi.accumulations == pytest.approx(4 * lo.accumulations)
     assert hi.energy_by(component="compute", action=Action.AC) == pytest.approx(
-        4 * lo.energy_by(component="compute", action=Action.AC))
+        4 * lo.energy_by(component="compute", action=Action.AC)
+    )
 
 
 # --------------------------------------------------------------------------- where T sits
@@ -130,8 +136,7 @@ def test_evaluate_is_deterministic(generic3: Arch) -> None:
 @settings(max_examples=40, derandomize=True, deadline=None)
 @given(problem=problems())
 def test_evaluate_is_deterministic_on_random_problems(problem: Problem) -> None:
-    assert _cost(problem.arch, problem.layer, problem.mapping) == _cost(problem.arch, problem.layer,
-                                                                         problem.mapping)
+    assert _cost(problem.arch, problem.layer, problem.mapping) == _cost(problem.arch, problem.layer, problem.mapping)
 
 
 # --------------------------------------------------------------------------- invalid mappings
@@ -145,11 +150,13 @@ def test_factors_that_do_not_multiply_are_invalid(generic3: Arch) -> None:
 
 
 def test_fanout_overflow_is_invalid(generic3: Arch) -> None:
-    bad = Mapping(levels=(
-        _lm(((Dim.T, 4),)),
-        _lm(((Dim.C, 4), (Dim.Q, 4), (Dim.P, 4)), ((Dim.K, 8, "x"),)),  # 8 along x, GLB fans out 4
-        _lm(((Dim.R, 3), (Dim.S, 3))),
-    ))
+    bad = Mapping(
+        levels=(
+            _lm(((Dim.T, 4),)),
+            _lm(((Dim.C, 4), (Dim.Q, 4), (Dim.P, 4)), ((Dim.K, 8, "x"),)),  # 8 along x, GLB fans out 4
+            _lm(((Dim.R, 3), (Dim.S, 3))),
+        )
+    )
     got = evaluate(generic3, LAYER, bad)
     assert isinstance(got, Invalid)
     assert (got.kind, got.level) == ("fanout", "GLB")
@@ -159,11 +166,13 @@ def test_fanout_overflow_is_invalid(generic3: Arch) -> None:
 def test_capacity_overflow_is_invalid_and_names_the_numbers(generic3: Arch) -> None:
     # RF holds K 8, C 4, R 3, S 3: W 288 * 8 = 2304 bits; I C4 * 3 * 3 = 36 bits;
     # O and U: K 8 * 16 = 128 bits each -> 2596 bits > 2048
-    bad = Mapping(levels=(
-        _lm(((Dim.T, 4),)),
-        _lm(((Dim.Q, 4),), ((Dim.P, 4, "y"),)),
-        _lm(((Dim.K, 8), (Dim.C, 4), (Dim.R, 3), (Dim.S, 3))),
-    ))
+    bad = Mapping(
+        levels=(
+            _lm(((Dim.T, 4),)),
+            _lm(((Dim.Q, 4),), ((Dim.P, 4, "y"),)),
+            _lm(((Dim.K, 8), (Dim.C, 4), (Dim.R, 3), (Dim.S, 3))),
+        )
+    )
     got = evaluate(generic3, LAYER, bad)
     assert isinstance(got, Invalid)
     assert (got.kind, got.level) == ("capacity", "RF")
@@ -174,7 +183,8 @@ def test_capacity_overflow_is_invalid_and_names_the_numbers(generic3: Arch) -> N
 def test_per_tensor_capacity_overflow_names_the_tensor() -> None:
     arch = ARCHES[2]
     data_arch = dataclasses.replace(
-        arch, levels=(arch.levels[0], dataclasses.replace(arch.levels[1], tensor_capacity_bits=((Tensor.W, 64),))))
+        arch, levels=(arch.levels[0], dataclasses.replace(arch.levels[1], tensor_capacity_bits=((Tensor.W, 64),)))
+    )
     # W tile at L1: K 3 * C 4 = 12 weights * 8 bits = 96 bits > 64
     layer = conv_layer("cap", K=3, C=4, P=1, Q=1, R=1, S=1)
     m = Mapping(levels=(_lm(), _lm(((Dim.K, 3), (Dim.C, 4)))))

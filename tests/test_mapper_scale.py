@@ -19,17 +19,35 @@ from costmodel.evaluate import evaluate
 from costmodel.network import load_network
 from mappers.search import Status, search
 
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-       "MPLBACKEND": "Agg"}
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 WALL_FIELDS = {"wall_s"}
 
 
 def _map_json(tmp_path: Path, name: str, *extra: str, hashseed: str = "0") -> dict:
     out = tmp_path / f"{name}.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "spikeloop.cli", "map", "--arch", "sata", "--network", "digits-cnn", "--layer",
-         "conv2", "--json", str(out), "--quiet", *extra],
-        env={**ENV, "PYTHONHASHSEED": hashseed}, capture_output=True, text=True, timeout=300, check=False)
+        [
+            sys.executable,
+            "-m",
+            "spikeloop.cli",
+            "map",
+            "--arch",
+            "sata",
+            "--network",
+            "digits-cnn",
+            "--layer",
+            "conv2",
+            "--json",
+            str(out),
+            "--quiet",
+            *extra,
+        ],
+        env={**ENV, "PYTHONHASHSEED": hashseed},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(out.read_text())
 
@@ -72,9 +90,27 @@ def test_ctrl_c_is_reported_in_the_json(tmp_path: Path) -> None:
     reproducible (a hard layer and no wall limit: the search is still running when the signal comes)."""
     out = tmp_path / "int.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "spikeloop.cli", "map", "--arch", "generic3", "--network", "vgg16-tinyimagenet",
-         "--layer", "conv2", "--method", "cpsat", "--json", str(out)],
-        env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "spikeloop.cli",
+            "map",
+            "--arch",
+            "generic3",
+            "--network",
+            "vgg16-tinyimagenet",
+            "--layer",
+            "conv2",
+            "--method",
+            "cpsat",
+            "--json",
+            str(out),
+        ],
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stderr is not None
     proc.stderr.readline()  # the progress line: imports are done and the search has started
     time.sleep(1.0)
@@ -92,9 +128,28 @@ def test_ctrl_c_is_reported_in_the_json(tmp_path: Path) -> None:
 def test_evaluate_best_reports_status_and_gap_per_layer(tmp_path: Path) -> None:
     out = tmp_path / "best.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "spikeloop.cli", "evaluate", "--arch", "sata", "--network", "digits-cnn", "-T", "2",
-         "--dataflow", "best", "--json", str(out)],
-        env=ENV, capture_output=True, text=True, timeout=300, check=False)
+        [
+            sys.executable,
+            "-m",
+            "spikeloop.cli",
+            "evaluate",
+            "--arch",
+            "sata",
+            "--network",
+            "digits-cnn",
+            "-T",
+            "2",
+            "--dataflow",
+            "best",
+            "--json",
+            str(out),
+        ],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "| search" in proc.stdout and "| gap" in proc.stdout
     layers = json.loads(out.read_text())["layers"]

@@ -43,19 +43,41 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 TINY = {
-    "name": "tiny3", "clock_hz": 1.0e9,
+    "name": "tiny3",
+    "clock_hz": 1.0e9,
     "levels": [
-        {"name": "DRAM", "keeps": ["W", "I", "O", "U", "S"], "capacity_bits": None, "word_bits": 16,
-         "read_bandwidth_bits_per_cycle": 16, "write_bandwidth_bits_per_cycle": 16,
-         "energy_pj": {"read": 100.0, "write": 120.0, "update": 220.0}},
-        {"name": "GLB", "keeps": ["W", "I", "O", "U", "S"], "capacity_bits": 640, "word_bits": 16,
-         "read_bandwidth_bits_per_cycle": 32, "write_bandwidth_bits_per_cycle": 32,
-         "energy_pj": {"read": 6.0, "write": 7.0, "update": 13.0}, "static_pj_per_cycle": 0.5,
-         "link_pj_per_bit": 0.01, "fanout": {"x": 2, "y": 2}},
-        {"name": "RF", "keeps": ["W", "I", "O", "U"], "capacity_bits": 96, "word_bits": 8,
-         "read_bandwidth_bits_per_cycle": None, "write_bandwidth_bits_per_cycle": None,
-         "energy_pj": {"read": 0.5, "write": 0.6, "update": 1.1}, "spike_gated": ["W"],
-         "static_pj_per_cycle": 0.01},
+        {
+            "name": "DRAM",
+            "keeps": ["W", "I", "O", "U", "S"],
+            "capacity_bits": None,
+            "word_bits": 16,
+            "read_bandwidth_bits_per_cycle": 16,
+            "write_bandwidth_bits_per_cycle": 16,
+            "energy_pj": {"read": 100.0, "write": 120.0, "update": 220.0},
+        },
+        {
+            "name": "GLB",
+            "keeps": ["W", "I", "O", "U", "S"],
+            "capacity_bits": 640,
+            "word_bits": 16,
+            "read_bandwidth_bits_per_cycle": 32,
+            "write_bandwidth_bits_per_cycle": 32,
+            "energy_pj": {"read": 6.0, "write": 7.0, "update": 13.0},
+            "static_pj_per_cycle": 0.5,
+            "link_pj_per_bit": 0.01,
+            "fanout": {"x": 2, "y": 2},
+        },
+        {
+            "name": "RF",
+            "keeps": ["W", "I", "O", "U"],
+            "capacity_bits": 96,
+            "word_bits": 8,
+            "read_bandwidth_bits_per_cycle": None,
+            "write_bandwidth_bits_per_cycle": None,
+            "energy_pj": {"read": 0.5, "write": 0.6, "update": 1.1},
+            "spike_gated": ["W"],
+            "static_pj_per_cycle": 0.01,
+        },
     ],
     "compute": {"ac_pj": 0.03, "lif_pj": 0.08, "static_pj_per_cycle": 0.005, "lif_static_pj_per_cycle": 0.002},
 }
@@ -77,8 +99,9 @@ def problem(seed: int):
         k = 1 if k > 1 else k
         t = 1 if k > 1 else t
     stride = int(rng.choice([1, 2])) if r > 1 else 1
-    layer = conv_layer(f"p{seed}", T=t, K=k, C=c, P=p, Q=1, R=r, S=1, stride=stride,
-                       spike_density=float(rng.choice([0.1, 0.25, 1.0])))
+    layer = conv_layer(
+        f"p{seed}", T=t, K=k, C=c, P=p, Q=1, R=r, S=1, stride=stride, spike_density=float(rng.choice([0.1, 0.25, 1.0]))
+    )
     free = [(1, x) for x in (Tensor.U, Tensor.S, Tensor.O)] + [(2, x) for x in (Tensor.I, Tensor.U)]
     chosen = [free[i] for i in rng.choice(len(free), size=1, replace=False)]
     keep = []
@@ -131,8 +154,10 @@ def test_cost_form_matches_costmodel() -> None:
             rows = space.factor_rows(rng.integers(0, space.n_factorizations_product(), size=64))
             rows = rows[space.fanout_ok(rows)]
             bypass = space.bypass_options[int(rng.integers(len(space.bypass_options)))]
-            orders = {lv: tuple(space.temporal_dims[lv][i] for i in rng.permutation(len(space.temporal_dims[lv])))
-                      for lv in space.order_levels}
+            orders = {
+                lv: tuple(space.temporal_dims[lv][i] for i in rng.permutation(len(space.temporal_dims[lv])))
+                for lv in space.order_levels
+            }
             st_, cols = space.structure(orders, bypass)
             ref = evaluate_batch(arch, layer, st_, rows[:, cols])
             e, c, _ = total_energy(form, rows, rank=space.ranks(orders), keeps=space.keeps(bypass))
@@ -153,8 +178,11 @@ def test_order_classes_collapse_and_keep_costs() -> None:
     row = row[space.fanout_ok(row) & space.precheck(row, space.bypass_options[0])][:200]
     bypass = space.bypass_options[0]
     for perm in itertools.permutations(space.temporal_dims[0]):
-        rep = next(o for o in order_classes(tuple(d for d in space.temporal_dims[0]))
-                   if order_signature(o) == order_signature(perm))
+        rep = next(
+            o
+            for o in order_classes(tuple(d for d in space.temporal_dims[0]))
+            if order_signature(o) == order_signature(perm)
+        )
         a = evaluate_batch(TINY_ARCH, layer, *_st(space, {0: perm}, bypass, row))
         b = evaluate_batch(TINY_ARCH, layer, *_st(space, {0: rep}, bypass, row))
         np.testing.assert_allclose(a.energy_pj, b.energy_pj, rtol=1e-12)
@@ -214,8 +242,9 @@ def test_mapper_never_worse_than_any_mapping_it_was_shown(seed: int, obj: Object
         ok = rows[space.precheck(rows, bypass)]
         if not len(ok):
             continue
-        for orders in itertools.islice(iter_order_combos(space, {lv: space.temporal_dims[lv]
-                                                                 for lv in space.order_levels}, prune=False), 6):
+        for orders in itertools.islice(
+            iter_order_combos(space, {lv: space.temporal_dims[lv] for lv in space.order_levels}, prune=False), 6
+        ):
             s, cols = space.structure(orders, bypass)
             r = evaluate_batch(TINY_ARCH, layer, s, ok[:, cols])
             vals = obj.of_batch(r)[r.valid]
@@ -273,9 +302,26 @@ def test_cli_map_json(tmp_path, capsys) -> None:  # noqa: ANN001
     from spikeloop.cli import main
 
     out = tmp_path / "m.json"
-    rc = main(["map", "--arch", "generic3", "--network", "vgg16-tinyimagenet", "--layer", "fc3",
-               "--method", "cpsat", "--dataflow", "time-batched", "--time-limit", "20", "--json", str(out),
-               "--quiet"])
+    rc = main(
+        [
+            "map",
+            "--arch",
+            "generic3",
+            "--network",
+            "vgg16-tinyimagenet",
+            "--layer",
+            "fc3",
+            "--method",
+            "cpsat",
+            "--dataflow",
+            "time-batched",
+            "--time-limit",
+            "20",
+            "--json",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     d = json.loads(out.read_text())
     for key in ("best_energy_pj", "best_edp_pj_s", "status", "evaluated", "wall_s", "mapping"):

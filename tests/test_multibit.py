@@ -75,8 +75,9 @@ def test_accumulate_only_pes_refuse_multibit_inputs() -> None:
 
 def test_non_spiking_layer_has_no_membrane_and_no_lif() -> None:
     spiking = _cost(_generic3(mac_pj=0.25), _layer())
-    relu = _cost(_generic3(mac_pj=0.25, activation_pj=0.01),
-                 _layer(activation=Activation.RELU, output_bits=8, input_bits=8))
+    relu = _cost(
+        _generic3(mac_pj=0.25, activation_pj=0.01), _layer(activation=Activation.RELU, output_bits=8, input_bits=8)
+    )
     assert any(k.tensor is Tensor.U for k in spiking.energy_pj)
     assert Key("compute", None, Action.LIF) in spiking.energy_pj
     assert not any(k.tensor is Tensor.U for k in relu.energy_pj)
@@ -90,7 +91,8 @@ def test_at_t1_and_density_1_snn_and_ann_compute_differ_only_by_the_operation_pr
     snn = _cost(arch, _layer(spike_density=1.0))
     ann = _cost(arch, _layer(spike_density=1.0, input_bits=8, output_bits=8, activation=Activation.RELU))
     assert snn.energy_pj[Key("compute", None, Action.AC)] / 0.03 == pytest.approx(
-        ann.energy_pj[Key("compute", None, Action.MAC)] / 0.25)
+        ann.energy_pj[Key("compute", None, Action.MAC)] / 0.25
+    )
 
 
 def test_output_activations_and_inputs_take_their_width_in_storage() -> None:
@@ -129,11 +131,21 @@ def test_crossbar_rows_take_multibit_inputs_bit_serially() -> None:
 
 # ------------------------------------------------------------------------------------ loader errors
 NET = {
-    "name": "tiny", "timesteps": 2, "input": {"channels": 2, "height": 4, "width": 4},
-    "defaults": {"weight_bits": 8, "psum_bits": 16, "membrane_bits": 16, "spike_density": 0.2,
-                 "weight_density": 1.0, "neuron": {"leak": 1.0, "threshold": 1.0, "reset": "soft"}},
-    "layers": [{"name": "c1", "kind": "conv", "out_channels": 4, "kernel": 3, "padding": 1, "input_bits": 8},
-               {"name": "fc", "kind": "linear", "out_features": 3}],
+    "name": "tiny",
+    "timesteps": 2,
+    "input": {"channels": 2, "height": 4, "width": 4},
+    "defaults": {
+        "weight_bits": 8,
+        "psum_bits": 16,
+        "membrane_bits": 16,
+        "spike_density": 0.2,
+        "weight_density": 1.0,
+        "neuron": {"leak": 1.0, "threshold": 1.0, "reset": "soft"},
+    },
+    "layers": [
+        {"name": "c1", "kind": "conv", "out_channels": 4, "kernel": 3, "padding": 1, "input_bits": 8},
+        {"name": "fc", "kind": "linear", "out_features": 3},
+    ],
 }
 
 
@@ -150,18 +162,21 @@ def test_network_widths_and_activations_load() -> None:
     assert (last.activation, last.output_bits, last.spiking) == (Activation.NONE, 16, False)
 
 
-@pytest.mark.parametrize(("edit", "where", "words"), [
-    (lambda d: d["layers"][0].update(input_bits=0), "layers[0].input_bits", "positive integer"),
-    (lambda d: d["layers"][0].update(input_bits=-8), "layers[0].input_bits", "positive integer"),
-    (lambda d: d["layers"][0].update(input_bits=1.5), "layers[0].input_bits", "integer"),
-    (lambda d: d["layers"][0].update(input_bits="8"), "layers[0].input_bits", "integer"),
-    (lambda d: d["layers"][0].update(input_bits=65), "layers[0].input_bits", "64"),
-    (lambda d: d["layers"][1].update(output_bits=8), "layers[1].output_bits", "spiking layer outputs 1-bit"),
-    (lambda d: d["layers"][1].update(neuron="relu"), "layers[1].output_bits", "required for a non-spiking"),
-    (lambda d: d["layers"][1].update(neuron="lif"), "layers[1].neuron", "a mapping"),
-    (lambda d: d["layers"][1].update(neuron="sigmoid"), "layers[1].neuron", "relu"),
-    (lambda d: d["defaults"].update(output_bits=0), "defaults.output_bits", "positive integer"),
-])
+@pytest.mark.parametrize(
+    ("edit", "where", "words"),
+    [
+        (lambda d: d["layers"][0].update(input_bits=0), "layers[0].input_bits", "positive integer"),
+        (lambda d: d["layers"][0].update(input_bits=-8), "layers[0].input_bits", "positive integer"),
+        (lambda d: d["layers"][0].update(input_bits=1.5), "layers[0].input_bits", "integer"),
+        (lambda d: d["layers"][0].update(input_bits="8"), "layers[0].input_bits", "integer"),
+        (lambda d: d["layers"][0].update(input_bits=65), "layers[0].input_bits", "64"),
+        (lambda d: d["layers"][1].update(output_bits=8), "layers[1].output_bits", "spiking layer outputs 1-bit"),
+        (lambda d: d["layers"][1].update(neuron="relu"), "layers[1].output_bits", "required for a non-spiking"),
+        (lambda d: d["layers"][1].update(neuron="lif"), "layers[1].neuron", "a mapping"),
+        (lambda d: d["layers"][1].update(neuron="sigmoid"), "layers[1].neuron", "relu"),
+        (lambda d: d["defaults"].update(output_bits=0), "defaults.output_bits", "positive integer"),
+    ],
+)
 def test_bad_widths_and_activations_name_the_key(edit, where: str, words: str) -> None:  # noqa: ANN001
     data = copy.deepcopy(NET)
     edit(data)
@@ -170,14 +185,17 @@ def test_bad_widths_and_activations_name_the_key(edit, where: str, words: str) -
     assert f"tiny.yaml: {where}" in str(info.value) and words in str(info.value), str(info.value)
 
 
-@pytest.mark.parametrize(("edit", "where"), [
-    (lambda d: d["levels"][2].update(element_bits={"Z": 8}), "levels[2].element_bits.Z"),
-    (lambda d: d["levels"][2].update(element_bits={"S": 8}), "levels[2].element_bits.S"),  # RF does not keep S
-    (lambda d: d["levels"][2].update(element_bits={"O": 0}), "levels[2].element_bits.O"),
-    (lambda d: d["compute"].update(mac_pj=-1.0), "compute.mac_pj"),
-    (lambda d: d["compute"].update(mac_pj="serial"), "compute.mac_pj"),
-    (lambda d: d["compute"].update(activation_pj=float("nan")), "compute.activation_pj"),
-])
+@pytest.mark.parametrize(
+    ("edit", "where"),
+    [
+        (lambda d: d["levels"][2].update(element_bits={"Z": 8}), "levels[2].element_bits.Z"),
+        (lambda d: d["levels"][2].update(element_bits={"S": 8}), "levels[2].element_bits.S"),  # RF does not keep S
+        (lambda d: d["levels"][2].update(element_bits={"O": 0}), "levels[2].element_bits.O"),
+        (lambda d: d["compute"].update(mac_pj=-1.0), "compute.mac_pj"),
+        (lambda d: d["compute"].update(mac_pj="serial"), "compute.mac_pj"),
+        (lambda d: d["compute"].update(activation_pj=float("nan")), "compute.activation_pj"),
+    ],
+)
 def test_bad_arch_widths_and_mac_prices_name_the_key(edit, where: str) -> None:  # noqa: ANN001
     data = _generic3()
     edit(data)
@@ -186,8 +204,7 @@ def test_bad_arch_widths_and_mac_prices_name_the_key(edit, where: str) -> None: 
     assert str(info.value).startswith(f"x.yaml: {where}"), str(info.value)
 
 
-def test_cli_refuses_multibit_inputs_on_accumulate_only_pes(tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                                            ) -> None:
+def test_cli_refuses_multibit_inputs_on_accumulate_only_pes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f, a = tmp_path / "direct.yaml", tmp_path / "ac-only.yaml"
     f.write_text(yaml.safe_dump(NET))
     a.write_text(yaml.safe_dump(_generic3()))

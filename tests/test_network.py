@@ -17,9 +17,11 @@ from costmodel.specio import SpecError
 from costmodel.types import Dim, LayerKind, PoolKind
 from costmodel.workload import Neuron, Reset
 
-SHIPPED = [
-    f"{net}-{ds}" for net in ("vgg5", "vgg9", "vgg16", "resnet18", "resnet19") for ds in ("cifar10", "tinyimagenet")
-] + ["bntt", "sbp", "direct", "tssl", "lth", "tdbn"] + ["digits-cnn", "digits-mlp", "dvs-gesture"]
+SHIPPED = (
+    [f"{net}-{ds}" for net in ("vgg5", "vgg9", "vgg16", "resnet18", "resnet19") for ds in ("cifar10", "tinyimagenet")]
+    + ["bntt", "sbp", "direct", "tssl", "lth", "tdbn"]
+    + ["digits-cnn", "digits-mlp", "dvs-gesture"]
+)
 # the networks behind Table II's SpikeSim column (docs/spikeflow.md): TDBN/LTH are the ResNet19 conv trunk, no FC
 SPIKESIM = [f"spikesim-{w}" for w in ("bntt", "sbp", "direct", "tssl", "lth", "tdbn")]
 CONV_TRUNK_ONLY = {"spikesim-lth", "spikesim-tdbn"}
@@ -429,8 +431,14 @@ def test_dvs_gesture_is_the_issue_network() -> None:
     input spike densities 0.3, 0.2, 0.15, 0.1, 0.1."""
     net = load_network("dvs-gesture")
     assert net.timesteps == 16
-    shapes = [(la.name, la.bound(Dim.C), la.bound(Dim.K), la.bound(Dim.P), la.bound(Dim.R), la.stride)
-              for la in net.layers]
-    assert shapes == [("conv1", 2, 32, 64, 3, 2), ("conv2", 32, 64, 32, 3, 2), ("conv3", 64, 128, 16, 3, 2),
-                      ("conv4", 128, 256, 8, 3, 2), ("fc", 16384, 11, 1, 1, 1)]
+    shapes = [
+        (la.name, la.bound(Dim.C), la.bound(Dim.K), la.bound(Dim.P), la.bound(Dim.R), la.stride) for la in net.layers
+    ]
+    assert shapes == [
+        ("conv1", 2, 32, 64, 3, 2),
+        ("conv2", 32, 64, 32, 3, 2),
+        ("conv3", 64, 128, 16, 3, 2),
+        ("conv4", 128, 256, 8, 3, 2),
+        ("fc", 16384, 11, 1, 1, 1),
+    ]
     assert [la.spike_density for la in net.layers] == [0.3, 0.2, 0.15, 0.1, 0.1]

@@ -38,8 +38,9 @@ def test_every_arch_is_shipped_here() -> None:
 
 @pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("network", NETWORKS)
-def test_every_command_gives_one_number(arch: str, network: str, tmp_path: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_command_gives_one_number(
+    arch: str, network: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     a = load_arch(arch)
     flow = default_dataflow(a)
     t = sl.load_network(network).timesteps
@@ -51,15 +52,47 @@ def test_every_command_gives_one_number(arch: str, network: str, tmp_path: Path,
     assert ref["method"] == flow
 
     replay = tmp_path / "replay.json"
-    assert main(["evaluate", "--arch", arch, "--network", network, "--mapping", str(first), "--json", str(replay),
-                 "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--arch",
+                arch,
+                "--network",
+                network,
+                "--mapping",
+                str(first),
+                "--json",
+                str(replay),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     again = json.loads(replay.read_text())
     _same(layers, _layers(again), "evaluate --mapping (replay)")
     assert again["area_mm2"] == pytest.approx(ref["area_mm2"], rel=REL)
 
     out = tmp_path / "cmp"
-    assert main(["compare", "--arch", arch, "--network", network, "--dataflows", flow, "-T", str(t), "--out",
-                 str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                "--arch",
+                arch,
+                "--network",
+                network,
+                "--dataflows",
+                flow,
+                "-T",
+                str(t),
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     cmp = json.loads((out / "compare.json").read_text())
     (res,) = cmp["results"]
     (row,) = cmp["summary"]  # the split adds up, whatever the arch (crossbar periphery included)

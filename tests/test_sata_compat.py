@@ -97,14 +97,18 @@ def test_band_model_equals_engine_fills_for_the_band_mapping(arch):
     outermost and a band of 2 output rows as the GLB tile (the closed form is a loop-nest count, not a fit)."""
     layer = conv_layer(K=128, C=128, P=30, R=3, stride=1, padding=0)
     assert layer.in_h == 32
-    m = Mapping(levels=(
-        LevelMapping(temporal=(Loop(Dim.K, 16), Loop(Dim.P, 15))),
-        LevelMapping(),
-        LevelMapping(temporal=(Loop(Dim.C, 128), Loop(Dim.P, 2)),
-                     spatial=(Loop(Dim.K, 8, True, "x"), Loop(Dim.Q, 15, True, "y"))),
-        LevelMapping(temporal=(Loop(Dim.Q, 2),)),
-        LevelMapping(temporal=(Loop(Dim.R, 3), Loop(Dim.S, 3))),
-    ))
+    m = Mapping(
+        levels=(
+            LevelMapping(temporal=(Loop(Dim.K, 16), Loop(Dim.P, 15))),
+            LevelMapping(),
+            LevelMapping(
+                temporal=(Loop(Dim.C, 128), Loop(Dim.P, 2)),
+                spatial=(Loop(Dim.K, 8, True, "x"), Loop(Dim.Q, 15, True, "y")),
+            ),
+            LevelMapping(temporal=(Loop(Dim.Q, 2),)),
+            LevelMapping(temporal=(Loop(Dim.R, 3), Loop(Dim.S, 3))),
+        )
+    )
     view, factors = nest_of(arch, m)
     counts = element_counts(cost_form(arch, layer, view), factors)
     engine_fills = float(counts.writes[(arch.level_index("GLB-A"), Tensor.I)][0])

@@ -33,20 +33,36 @@ def doc_example() -> tuple[Arch, object, object]:
     """docs/dataflows.md: T = 4 on generic3's array x axis, K = 4 on its y axis, C, P, Q in time at DRAM."""
     arch = load_arch("generic3")
     layer = conv_layer("demo", T=4, K=4, C=8, P=4, Q=4, R=1, S=1, spike_density=0.2)
-    mapping = mapping_from_dict({"mapping": [
-        {"level": "DRAM", "temporal": [["C", 8], ["P", 4], ["Q", 4]]},
-        {"level": "GLB", "spatial": [["T", 4, "x"], ["K", 4, "y"]]},
-        {"level": "RF"}]}, [lv.name for lv in arch.levels])
+    mapping = mapping_from_dict(
+        {
+            "mapping": [
+                {"level": "DRAM", "temporal": [["C", 8], ["P", 4], ["Q", 4]]},
+                {"level": "GLB", "spatial": [["T", 4, "x"], ["K", 4, "y"]]},
+                {"level": "RF"},
+            ]
+        },
+        [lv.name for lv in arch.levels],
+    )
     return arch, layer, mapping
 
 
 def test_key_defaults_off_and_loads_strictly(tmp_path) -> None:  # noqa: ANN001
     for name in ("sata", "generic3", "spikeflow"):
         assert load_arch(name).compute.lif_spatial_t is False
-    data = {"name": "a", "clock_hz": 1e9,
-            "levels": [{"name": "M", "keeps": ["W", "I", "O", "U", "S"], "word_bits": 8,
-                        "energy_pj": {"read": 1.0}, "fanout": {"x": 4, "y": 1}}],
-            "compute": {"ac_pj": 1.0, "lif_pj": 1.0, "lif_spatial_t": True}}
+    data = {
+        "name": "a",
+        "clock_hz": 1e9,
+        "levels": [
+            {
+                "name": "M",
+                "keeps": ["W", "I", "O", "U", "S"],
+                "word_bits": 8,
+                "energy_pj": {"read": 1.0},
+                "fanout": {"x": 4, "y": 1},
+            }
+        ],
+        "compute": {"ac_pj": 1.0, "lif_pj": 1.0, "lif_spatial_t": True},
+    }
     assert arch_from_dict(data).compute.lif_spatial_t is True
     data["compute"]["lif_spatial_t"] = "yes"
     with pytest.raises(SpecError, match="lif_spatial_t"):
@@ -79,9 +95,13 @@ def test_doc_example_numbers() -> None:
     view, factors = nest_of(arch, mapping)
     form = cost_form(arch, layer, view)
     ev = evaluate_form(form, factors)
-    moved = [c for c in form.charges if c.key == Key("GLB", Tensor.O, Action.TRANSFER)
-             and form.quantities[c.q].gates and form.quantities[c.q].factors == form.analysis.quantities[
-                 form.analysis.lif_ops].factors]
+    moved = [
+        c
+        for c in form.charges
+        if c.key == Key("GLB", Tensor.O, Action.TRANSFER)
+        and form.quantities[c.q].gates
+        and form.quantities[c.q].factors == form.analysis.quantities[form.analysis.lif_ops].factors
+    ]
     assert len(moved) == 1
     assert ev.values[moved[0].q][0] == 256 and moved[0].pj_per_unit * 256 == pytest.approx(40.96)
     serial = [b for b in form.buses if b.bus == "LIF units (timesteps on a spatial axis)"]
@@ -98,26 +118,51 @@ def test_no_charge_without_a_live_spatial_t() -> None:
     """The terms are gated: a mapping of the same arch with T in time pays nothing extra."""
     arch, layer, _ = doc_example()
     names = [lv.name for lv in arch.levels]
-    temporal = mapping_from_dict({"mapping": [
-        {"level": "DRAM", "temporal": [["C", 8], ["P", 4]]},
-        {"level": "GLB", "spatial": [["Q", 4, "x"], ["K", 4, "y"]]},
-        {"level": "RF", "temporal": [["T", 4]]}]}, names)
+    temporal = mapping_from_dict(
+        {
+            "mapping": [
+                {"level": "DRAM", "temporal": [["C", 8], ["P", 4]]},
+                {"level": "GLB", "spatial": [["Q", 4, "x"], ["K", 4, "y"]]},
+                {"level": "RF", "temporal": [["T", 4]]},
+            ]
+        },
+        names,
+    )
     a, b = evaluate(arch, layer, temporal), evaluate(allowing(arch), layer, temporal)
     assert isinstance(a, Cost) and isinstance(b, Cost)
     assert a.energy_pj == b.energy_pj and a.cycles == b.cycles
 
 
 TINY = {
-    "name": "tiny-t", "clock_hz": 1.0e9,
+    "name": "tiny-t",
+    "clock_hz": 1.0e9,
     "levels": [
-        {"name": "DRAM", "keeps": ["W", "I", "O", "U", "S"], "word_bits": 16,
-         "read_bandwidth_bits_per_cycle": 16, "write_bandwidth_bits_per_cycle": 16,
-         "energy_pj": {"read": 100.0, "write": 120.0, "update": 220.0}},
-        {"name": "GLB", "keeps": ["W", "I", "O", "U", "S"], "capacity_bits": 640, "word_bits": 16,
-         "energy_pj": {"read": 6.0, "write": 7.0, "update": 13.0}, "static_pj_per_cycle": 0.5,
-         "link_pj_per_bit": 0.05, "fanout": {"x": 4, "y": 2}},
-        {"name": "RF", "keeps": ["W", "I", "O", "U"], "capacity_bits": 96, "word_bits": 8,
-         "energy_pj": {"read": 0.5, "write": 0.6, "update": 1.1}, "static_pj_per_cycle": 0.01},
+        {
+            "name": "DRAM",
+            "keeps": ["W", "I", "O", "U", "S"],
+            "word_bits": 16,
+            "read_bandwidth_bits_per_cycle": 16,
+            "write_bandwidth_bits_per_cycle": 16,
+            "energy_pj": {"read": 100.0, "write": 120.0, "update": 220.0},
+        },
+        {
+            "name": "GLB",
+            "keeps": ["W", "I", "O", "U", "S"],
+            "capacity_bits": 640,
+            "word_bits": 16,
+            "energy_pj": {"read": 6.0, "write": 7.0, "update": 13.0},
+            "static_pj_per_cycle": 0.5,
+            "link_pj_per_bit": 0.05,
+            "fanout": {"x": 4, "y": 2},
+        },
+        {
+            "name": "RF",
+            "keeps": ["W", "I", "O", "U"],
+            "capacity_bits": 96,
+            "word_bits": 8,
+            "energy_pj": {"read": 0.5, "write": 0.6, "update": 1.1},
+            "static_pj_per_cycle": 0.01,
+        },
     ],
     "compute": {"ac_pj": 0.03, "lif_pj": 0.08, "static_pj_per_cycle": 0.005, "lif_spatial_t": True},
 }

@@ -32,12 +32,23 @@ def arch():
     return load_arch("spikeflow")
 
 
-def _net(layers: list[dict], t: int = 1, side: int = 32, channels: int = 3, weight_bits: int = 4,
-         density: float = 0.1) -> Network:
-    data = {"name": "t", "timesteps": t, "input": {"channels": channels, "height": side, "width": side},
-            "defaults": {"weight_bits": weight_bits, "psum_bits": 16, "membrane_bits": 16, "spike_density": density,
-                         "weight_density": 1.0, "neuron": {"leak": 1.0, "threshold": 1.0, "reset": "soft"}},
-            "layers": layers}
+def _net(
+    layers: list[dict], t: int = 1, side: int = 32, channels: int = 3, weight_bits: int = 4, density: float = 0.1
+) -> Network:
+    data = {
+        "name": "t",
+        "timesteps": t,
+        "input": {"channels": channels, "height": side, "width": side},
+        "defaults": {
+            "weight_bits": weight_bits,
+            "psum_bits": 16,
+            "membrane_bits": 16,
+            "spike_density": density,
+            "weight_density": 1.0,
+            "neuron": {"leak": 1.0, "threshold": 1.0, "reset": "soft"},
+        },
+        "layers": layers,
+    }
     return network_from_data(data, "test")
 
 
@@ -54,8 +65,18 @@ def _run(arch, net, profile: str | None = None, **kw):  # noqa: ANN001, ANN003, 
 
 
 # The VGG9 list shipped with the public ELA script (7 convs, post-pool output sides 32,16,16,8,8,8,4), T = 5.
-VGG9_ELA = [_conv("c1", 64), _conv("c2", 64), _pool("p1"), _conv("c3", 128), _conv("c4", 128), _pool("p2"),
-            _conv("c5", 256), _conv("c6", 256), _conv("c7", 256), _pool("p3")]
+VGG9_ELA = [
+    _conv("c1", 64),
+    _conv("c2", 64),
+    _pool("p1"),
+    _conv("c3", 128),
+    _conv("c4", 128),
+    _pool("p2"),
+    _conv("c5", 256),
+    _conv("c6", 256),
+    _conv("c7", 256),
+    _pool("p3"),
+]
 
 
 # ----------------------------------------------------------------------------------- one PE cycle
@@ -86,10 +107,18 @@ def test_weights_are_stationary_in_the_cells(arch):
     from costmodel.mapping import LevelMapping, Loop, Mapping
 
     gb = m.levels[0]
-    bad = Mapping(levels=(LevelMapping(temporal=(*gb.temporal, Loop(Dim.K, 2)), spatial=gb.spatial),
-                          *m.levels[1:4], LevelMapping(spatial=tuple(
-                              Loop(lp.dim, lp.bound // 2 if lp.dim is Dim.K else lp.bound, True, lp.axis)
-                              for lp in m.levels[4].spatial))))
+    bad = Mapping(
+        levels=(
+            LevelMapping(temporal=(*gb.temporal, Loop(Dim.K, 2)), spatial=gb.spatial),
+            *m.levels[1:4],
+            LevelMapping(
+                spatial=tuple(
+                    Loop(lp.dim, lp.bound // 2 if lp.dim is Dim.K else lp.bound, True, lp.axis)
+                    for lp in m.levels[4].spatial
+                )
+            ),
+        )
+    )
     inv = evaluate(arch, layer, bad)
     assert inv.kind.value == "resident" and "refill" in inv.reason
 
@@ -172,10 +201,17 @@ def test_compat_reproduces_ela_vgg9_as_shipped(arch):
     assert area["lif_membrane_sram"] == pytest.approx(2.264e6, rel=1e-3)
 
 
-@pytest.mark.parametrize(("network", "ela_nj"), [
-    ("spikesim-tdbn", 2.104e5), ("spikesim-lth", 2.630e5), ("spikesim-direct", 2.556e5),
-    ("spikesim-tssl", 1.278e5), ("spikesim-bntt", 0.809e5), ("spikesim-sbp", 2.022e5),
-])
+@pytest.mark.parametrize(
+    ("network", "ela_nj"),
+    [
+        ("spikesim-tdbn", 2.104e5),
+        ("spikesim-lth", 2.630e5),
+        ("spikesim-direct", 2.556e5),
+        ("spikesim-tssl", 1.278e5),
+        ("spikesim-bntt", 0.809e5),
+        ("spikesim-sbp", 2.022e5),
+    ],
+)
 def test_compat_table2_networks_match_ela(arch, network, ela_nj):
     """The public script's energies of the networks behind Table II's SpikeSim column (4 significant digits)."""
     res = _run(arch, load_network(network), COMPAT)
@@ -195,8 +231,10 @@ def test_post_pool_convention_quarters_pooled_layers(arch):
     acc = replace(arch.profile(COMPAT), output_size=OutputSize.CONV)
     mapper = lambda layer: crossbar_mapping(arch, layer, CROSSBAR_FLOWS["spikesim"].mapping)  # noqa: E731
     own = evaluate_network(arch, net, mapper, accounting=acc)
-    assert own.layers[1].cost.counts[Key("TB", Tensor.I, Action.READ)] == 4 * conv.layers[1].cost.counts[
-        Key("TB", Tensor.I, Action.READ)]
+    assert (
+        own.layers[1].cost.counts[Key("TB", Tensor.I, Action.READ)]
+        == 4 * conv.layers[1].cost.counts[Key("TB", Tensor.I, Action.READ)]
+    )
 
 
 def test_compat_edp_grows_16x_from_t1_to_t4(arch):
@@ -219,19 +257,26 @@ def test_event_never_exceeds_dense_and_grows_with_density(arch):
     dense = _run(arch, net, activity="dense").total.total_energy_pj
     last = 0.0
     for d in (0.0, 0.01, 0.05, 0.2, 1.0):
-        sparse = Network(name="x", timesteps=net.timesteps,
-                         layers=tuple(layer.with_spike_density(d) for layer in net.layers))
+        sparse = Network(
+            name="x", timesteps=net.timesteps, layers=tuple(layer.with_spike_density(d) for layer in net.layers)
+        )
         e = _run(arch, sparse, activity="event").total.total_energy_pj
         assert last <= e <= dense * (1 + 1e-12)
         last = e
     assert last < dense  # conv1 (C = 3) fills 1 of its PE's 9 crossbars: dense reads all 9, event only the used one
-    full = _net([{"name": "c", "kind": "conv", "out_channels": 32, "kernel": 3}], side=3, channels=64, density=1.0,
-                weight_bits=8)
+    full = _net(
+        [{"name": "c", "kind": "conv", "out_channels": 32, "kernel": 3}],
+        side=3,
+        channels=64,
+        density=1.0,
+        weight_bits=8,
+    )
     # every crossbar and column of the PE used and every row spiking: event charges exactly what dense does
     e_event = _run(arch, full, activity="event").total
     e_dense = _run(arch, full, activity="dense").total
     assert e_event.energy_pj[Key("ADC", Tensor.O, Action.READ)] == pytest.approx(
-        e_dense.energy_pj[Key("ADC", Tensor.O, Action.READ)])
+        e_dense.energy_pj[Key("ADC", Tensor.O, Action.READ)]
+    )
 
 
 def test_energy_proportional_to_t(arch):
@@ -309,11 +354,31 @@ def test_cli_evaluate_crossbar(tmp_path, capsys):
     d = json.loads(out.read_text())
     assert d["profile"] == "native" and d["latency_rule"] == "pipelined" and d["sizing"] == "resident"
     assert "crossbar PEs" in capsys.readouterr().out
-    assert main(["evaluate", "--arch", "spikeflow", "--network", "spikesim-tdbn", "--profile", COMPAT,
-                 "--json", str(out)]) == 0
+    assert (
+        main(["evaluate", "--arch", "spikeflow", "--network", "spikesim-tdbn", "--profile", COMPAT, "--json", str(out)])
+        == 0
+    )
     assert json.loads(out.read_text())["total_energy_pj"] * 1e-3 == pytest.approx(2.104e5, rel=5e-4)
-    assert main(["evaluate", "--arch", "spikeflow", "--network", "vgg9-cifar10", "--latency", "sequential",
-                 "--activity", "dense", "--lif-sharing", "2", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--arch",
+                "spikeflow",
+                "--network",
+                "vgg9-cifar10",
+                "--latency",
+                "sequential",
+                "--activity",
+                "dense",
+                "--lif-sharing",
+                "2",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert json.loads(out.read_text())["latency_rule"] == "sequential"
     assert main(["evaluate", "--arch", "generic3", "--network", "vgg9-cifar10", "--activity", "dense"]) == 2
     assert main(["evaluate", "--arch", "spikeflow", "--network", "vgg9-cifar10", "--dataflow", "os"]) == 2

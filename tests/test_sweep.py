@@ -257,16 +257,15 @@ def test_crossbar_arch_points_take_its_default_dataflow(tmp_path: Path) -> None:
     task = next(t for t in grid.tasks if dict(t.point.overrides).get("default_profile") == "spikesim-compat")
     rec = evaluate_point(task)
     assert rec["status"] == "ok", rec.get("error")
-    want = run_network(load_arch("spikeflow"), load_network(tmp_path / "tiny.yaml"),
-                       opts=Options(profile="spikesim-compat")).to_dict()
+    want = run_network(
+        load_arch("spikeflow"), load_network(tmp_path / "tiny.yaml"), opts=Options(profile="spikesim-compat")
+    ).to_dict()
     assert rec["total_energy_pj"] == want["total_energy_pj"] and rec["latency_s"] == want["latency_s"]
     assert rec["profile"] == "spikesim-compat"
 
 
 def test_bad_profile_override_value_names_the_grid_key(tmp_path: Path) -> None:
-    path = write_grid(
-        tmp_path, "archs: [spikeflow]\noverrides:\n  default_profile: [nosuch]\nnetworks: [tiny.yaml]\n"
-    )
+    path = write_grid(tmp_path, "archs: [spikeflow]\noverrides:\n  default_profile: [nosuch]\nnetworks: [tiny.yaml]\n")
     with pytest.raises(SpecError, match=r"overrides\.default_profile: value 'nosuch': archspecs/spikeflow"):
         load_grid(path)
 
@@ -589,7 +588,10 @@ def test_linked_values_move_together_and_the_group_is_one_axis(tmp_path: Path) -
         assert ov["levels[GLB].static_pj_per_cycle"] == 2.0 * 2**step
         glb = arch_from_dict(task.arch_data).levels[1]  # the arch the worker builds carries all three values
         assert (glb.capacity_bits, glb.area_um2, glb.static_pj_per_cycle) == (
-            ov["levels[GLB].capacity_bits"], ov["levels[GLB].area_um2"], ov["levels[GLB].static_pj_per_cycle"])
+            ov["levels[GLB].capacity_bits"],
+            ov["levels[GLB].area_um2"],
+            ov["levels[GLB].static_pj_per_cycle"],
+        )
         seen.add((canonical_fanout(ov["levels[GLB].fanout"]), step))
     assert len(seen) == 6
 
@@ -628,8 +630,11 @@ def test_linked_estimate_capacity_moves_with_the_level(tmp_path: Path) -> None:
     variant = archspecs.ROOT / "variants" / "sata-estimate.yaml"
     alone = (f"archs: [{variant}]\noverrides:\n  levels[GLB-W].estimate.capacity_bits: [589824]\n"
              "networks: [tiny.yaml]\nT: [1]\n")  # fmt: skip
-    with pytest.raises(SpecError, match=r"overrides\.levels\[GLB-W\]\.estimate\.capacity_bits: value 589824: .*"
-                                        r"levels\[1\]\.estimate\.capacity_bits: 589824 differs from the level's"):
+    with pytest.raises(
+        SpecError,
+        match=r"overrides\.levels\[GLB-W\]\.estimate\.capacity_bits: value 589824: .*"
+        r"levels\[1\]\.estimate\.capacity_bits: 589824 differs from the level's",
+    ):
         load_grid(write_grid(tmp_path, alone))
     linked = (f"archs: [{variant}]\nlinked:\n  - levels[GLB-W].capacity_bits: [589824, 2359296]\n"
               "    levels[GLB-W].estimate.capacity_bits: [589824, 2359296]\nnetworks: [tiny.yaml]\nT: [1]\n"
@@ -690,8 +695,11 @@ def test_bad_linked_groups_name_the_grid_key(tmp_path: Path, linked: str, expect
 
 
 def test_cli_linked_error_exits_2_naming_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write_grid(tmp_path, "archs: [generic3]\nnetworks: [tiny.yaml]\nlinked:\n"
-                                "  - levels[GLB].capacity_bits: [524288, 1048576]\n    levels[GLB].area_um2: [1.0]\n")
+    path = write_grid(
+        tmp_path,
+        "archs: [generic3]\nnetworks: [tiny.yaml]\nlinked:\n"
+        "  - levels[GLB].capacity_bits: [524288, 1048576]\n    levels[GLB].area_um2: [1.0]\n",
+    )
     assert main(["sweep", "--grid", str(path), "--out", str(tmp_path / "r.jsonl"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "linked[0].levels[GLB].area_um2: 1 value" in err, err
@@ -775,9 +783,7 @@ def test_axes_and_group_go_with_pareto(tmp_path: Path, capsys: pytest.CaptureFix
     assert "--group goes with --pareto" in capsys.readouterr().err
 
 
-def test_table_and_plot_number_and_label_the_front_points(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_table_and_plot_number_and_label_the_front_points(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from spikeloop.sweep import plot_pareto, render_pareto
 
     groups = pareto_fronts(DESIGNS, group=["network"])

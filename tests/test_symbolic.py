@@ -43,8 +43,7 @@ from mappers.heuristic import heuristic_mapping
 
 ARCH = load_arch("generic3")
 LEVEL_NAMES = [lv.name for lv in ARCH.levels]
-SETTINGS = settings(max_examples=100, derandomize=True, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=100, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 K_, C_, R_, S_, T_ = (DIM_SYMBOLS[d] for d in (Dim.K, Dim.C, Dim.R, Dim.S, Dim.T))
 
@@ -79,8 +78,18 @@ def structures(draw: st.DrawFn, *, min_bound: int) -> tuple[NestView, np.ndarray
 
 def _layer_for(view: NestView, factors: np.ndarray, stride: int, density: float):  # noqa: ANN202
     b = {d: int(np.prod([f for f, p in zip(factors[0], view.positions, strict=True) if p.dim is d])) for d in DIMS}
-    return conv_layer(T=b[Dim.T], N=b[Dim.N], K=b[Dim.K], C=b[Dim.C], P=b[Dim.P], Q=b[Dim.Q], R=b[Dim.R],
-                      S=b[Dim.S], stride=stride, spike_density=density)
+    return conv_layer(
+        T=b[Dim.T],
+        N=b[Dim.N],
+        K=b[Dim.K],
+        C=b[Dim.C],
+        P=b[Dim.P],
+        Q=b[Dim.Q],
+        R=b[Dim.R],
+        S=b[Dim.S],
+        stride=stride,
+        spike_density=density,
+    )
 
 
 def _compare(view: NestView, factors: np.ndarray, stride: int, density: float, general: bool) -> None:
@@ -123,8 +132,11 @@ def test_readable_form_needs_every_loop_present() -> None:
     """The readable form assumes bound > 1 for each loop it shows: with a bound of 1 it can differ
     (which is why symbolic_nest drops bound-1 loops), the general form cannot."""
     positions = (Position(0, Dim.T), Position(0, Dim.K), Position(1, Dim.C))
-    view = NestView(positions=positions, may_keep=tuple(lv.keeps for lv in ARCH.levels),
-                    keeps=tuple(frozenset(lv.keeps) for lv in ARCH.levels))
+    view = NestView(
+        positions=positions,
+        may_keep=tuple(lv.keeps for lv in ARCH.levels),
+        keeps=tuple(frozenset(lv.keeps) for lv in ARCH.levels),
+    )
     factors = np.array([[4, 1, 2]])
     layer = conv_layer(T=4, K=1, C=2, P=1, R=1)
     form = cost_form(ARCH, layer, view)
@@ -141,9 +153,15 @@ def test_readable_form_needs_every_loop_present() -> None:
 def small_layers(draw: st.DrawFn):  # noqa: ANN201
     r = draw(st.integers(1, 3))
     return conv_layer(
-        T=draw(st.integers(1, 4)), N=draw(st.integers(1, 2)), K=draw(st.integers(2, 24)),  # K >= 2: see structures()
-        C=draw(st.integers(1, 24)), P=draw(st.integers(1, 8)), Q=draw(st.integers(1, 8)), R=r,
-        S=draw(st.integers(1, 3)), stride=draw(st.integers(1, 2)),
+        T=draw(st.integers(1, 4)),
+        N=draw(st.integers(1, 2)),
+        K=draw(st.integers(2, 24)),  # K >= 2: see structures()
+        C=draw(st.integers(1, 24)),
+        P=draw(st.integers(1, 8)),
+        Q=draw(st.integers(1, 8)),
+        R=r,
+        S=draw(st.integers(1, 3)),
+        stride=draw(st.integers(1, 2)),
         spike_density=draw(st.sampled_from([0.0, 0.1, 0.25, 1.0])),
     )
 
@@ -228,8 +246,9 @@ def test_headline_weight_dram_reads_carry_T_under_os_only() -> None:
 def test_explain_command_prints_the_formulas(capsys: pytest.CaptureFixture[str]) -> None:
     from spikeloop.cli import main
 
-    rc = main(["explain", "--arch", "generic3", "--network", "vgg16-tinyimagenet", "--layer", "conv6",
-               "--dataflow", "os"])
+    rc = main(
+        ["explain", "--arch", "generic3", "--network", "vgg16-tinyimagenet", "--layer", "conv6", "--dataflow", "os"]
+    )
     out = capsys.readouterr().out
     assert rc == 0
     dram = out.split("## DRAM", 1)[1].split("## GLB", 1)[0]
@@ -237,8 +256,19 @@ def test_explain_command_prints_the_formulas(capsys: pytest.CaptureFixture[str])
     assert "K*C*R*S*T" in w_row
     assert "differs" not in out and "All " in out
 
-    rc = main(["explain", "--arch", "generic3", "--network", "vgg16-tinyimagenet", "--layer", "conv6",
-               "--dataflow", "time-batched"])
+    rc = main(
+        [
+            "explain",
+            "--arch",
+            "generic3",
+            "--network",
+            "vgg16-tinyimagenet",
+            "--layer",
+            "conv6",
+            "--dataflow",
+            "time-batched",
+        ]
+    )
     out = capsys.readouterr().out
     dram = out.split("## DRAM", 1)[1].split("## GLB", 1)[0]
     w_row = next(line for line in dram.splitlines() if line.startswith("| W ") and "| read " in line)

@@ -27,24 +27,37 @@ FILES = [str(DATA / f) for f in ("arch.yaml", "problem.yaml", "mapping.yaml", "E
 _, MISSING = timeloop_accounting()
 INPUT_RULES_MISSING = any(k in MISSING for k in ("halo_reuse", "peer_forwarding"))
 needs_input_rules = pytest.mark.xfail(
-    INPUT_RULES_MISSING, strict=True,
+    INPUT_RULES_MISSING,
+    strict=True,
     reason="the engine has no halo_reuse / peer_forwarding accounting option yet: input refills fetch whole "
-           "windows and every PE reads its parent")
+    "windows and every PE reads its parent",
+)
 
 MACS = 37_748_736
 #: timeloop-model v3.0.3: (level, data space, action) -> scalar accesses summed over instances.
 TIMELOOP = {
-    ("DRAM", "Weights", "reads"): 147_456, ("DRAM", "Inputs", "reads"): 78_336,
+    ("DRAM", "Weights", "reads"): 147_456,
+    ("DRAM", "Inputs", "reads"): 78_336,
     ("DRAM", "Outputs", "updates"): 65_536,
-    ("shared_glb", "Inputs", "reads"): 221_184, ("shared_glb", "Inputs", "fills"): 78_336,
-    ("shared_glb", "Outputs", "reads"): 458_752, ("shared_glb", "Outputs", "updates"): 524_288,
-    ("ifmap_spad", "Inputs", "reads"): 38_486_016, ("ifmap_spad", "Inputs", "fills"): 4_276_224,
-    ("weights_spad", "Weights", "reads"): 37_748_736, ("weights_spad", "Weights", "fills"): 147_456,
-    ("psum_spad", "Outputs", "reads"): 37_355_520, ("psum_spad", "Outputs", "fills"): 2_752_512,
+    ("shared_glb", "Inputs", "reads"): 221_184,
+    ("shared_glb", "Inputs", "fills"): 78_336,
+    ("shared_glb", "Outputs", "reads"): 458_752,
+    ("shared_glb", "Outputs", "updates"): 524_288,
+    ("ifmap_spad", "Inputs", "reads"): 38_486_016,
+    ("ifmap_spad", "Inputs", "fills"): 4_276_224,
+    ("weights_spad", "Weights", "reads"): 37_748_736,
+    ("weights_spad", "Weights", "fills"): 147_456,
+    ("psum_spad", "Outputs", "reads"): 37_355_520,
+    ("psum_spad", "Outputs", "fills"): 2_752_512,
     ("psum_spad", "Outputs", "updates"): 37_748_736,
 }
-ENERGY_PJ = {"DRAM": 18_644_992, "shared_glb": 2_610_461.91, "ifmap_spad": 4_273_425.21,
-             "weights_spad": 37_445_844.34, "psum_spad": 18_261_265.61}
+ENERGY_PJ = {
+    "DRAM": 18_644_992,
+    "shared_glb": 2_610_461.91,
+    "ifmap_spad": 4_273_425.21,
+    "weights_spad": 37_445_844.34,
+    "psum_spad": 18_261_265.61,
+}
 MAC_PJ = 7_840_110
 TOTAL_PJ = 89_076_099.55  # the levels' energies as timeloop-model prints them; its summary: 89.08 uJ
 
@@ -57,8 +70,7 @@ def result():  # noqa: ANN201
 def test_profile_options_are_the_issue_names() -> None:
     acc, missing = timeloop_accounting()
     assert acc.name == "timeloop"
-    assert PROFILE_OPTIONS == {"update_reads": True, "drain_reads": False, "halo_reuse": True,
-                               "peer_forwarding": True}
+    assert PROFILE_OPTIONS == {"update_reads": True, "drain_reads": False, "halo_reuse": True, "peer_forwarding": True}
     for k, v in PROFILE_OPTIONS.items():
         if k not in missing:
             assert getattr(acc, k) is v

@@ -28,16 +28,26 @@ GOLDEN = json.loads((DATA / "golden.json").read_text())
 CASES = [k for k in GOLDEN if k != "timeloop"]
 _, MISSING = timeloop_accounting()
 
-HALO_PEER = ("sliding-window halo reuse between consecutive input tiles and forwarding of inputs between spatial "
-             "neighbours (timeloop-model: 737,280 ifmap link transfers) are not in the engine yet")
+HALO_PEER = (
+    "sliding-window halo reuse between consecutive input tiles and forwarding of inputs between spatial "
+    "neighbours (timeloop-model: 737,280 ifmap link transfers) are not in the engine yet"
+)
 HALO_PEER_MISSING = any(k in MISSING for k in ("halo_reuse", "peer_forwarding"))
 #: (case, item) -> (reason, still expected to differ). Items: "LEVEL/SPACE/ACTION", "LEVEL/energy", "total",
 #: "cycles", "utilization".
 KNOWN: dict[tuple[str, str], tuple[str, bool]] = {}
 for _case in ("eyeriss_like", "eyeriss_like_b"):
-    for _item in ("DRAM/Inputs/reads", "shared_glb/Inputs/reads", "shared_glb/Inputs/fills",
-                  "ifmap_spad/Inputs/reads", "ifmap_spad/Inputs/fills", "DRAM/energy", "shared_glb/energy",
-                  "ifmap_spad/energy", "total"):
+    for _item in (
+        "DRAM/Inputs/reads",
+        "shared_glb/Inputs/reads",
+        "shared_glb/Inputs/fills",
+        "ifmap_spad/Inputs/reads",
+        "ifmap_spad/Inputs/fills",
+        "DRAM/energy",
+        "shared_glb/energy",
+        "ifmap_spad/energy",
+        "total",
+    ):
         KNOWN[(_case, _item)] = (HALO_PEER, HALO_PEER_MISSING)
 
 
@@ -55,8 +65,11 @@ def _items() -> list:
                 for action, v in actions.items():
                     out.append((case, f"{lv['name']}/{space}/{action}", v))
             out.append((case, f"{lv['name']}/energy", lv["energy_pj"]))
-        out += [(case, "total", g["total_energy_pj"]), (case, "cycles", g["cycles"]),
-                (case, "utilization", g["utilization"])]
+        out += [
+            (case, "total", g["total_energy_pj"]),
+            (case, "cycles", g["cycles"]),
+            (case, "utilization", g["utilization"]),
+        ]
     return out
 
 
@@ -98,6 +111,11 @@ def test_macs_and_mac_energy(case: str) -> None:
 def test_nothing_counted_that_timeloop_does_not_count(case: str) -> None:
     g, r = GOLDEN[case], ours(case)
     theirs = {(lv["name"], s, a) for lv in g["levels"] for s, acts in lv["counts"].items() for a in acts}
-    extra = [(lv.name, s, a) for lv in r.levels for s, acts in lv.counts.items() for a, v in acts.items()
-             if v and (lv.name, s, a) not in theirs and (case, f"{lv.name}/{s}/{a}") not in KNOWN]
+    extra = [
+        (lv.name, s, a)
+        for lv in r.levels
+        for s, acts in lv.counts.items()
+        for a, v in acts.items()
+        if v and (lv.name, s, a) not in theirs and (case, f"{lv.name}/{s}/{a}") not in KNOWN
+    ]
     assert not extra

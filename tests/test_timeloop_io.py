@@ -67,8 +67,7 @@ def test_timeloopfe_nodes_form_reads_the_same(base) -> None:  # noqa: ANN001
 def test_underscore_keys_and_one_based_ranges(tmp_path: Path, base) -> None:  # noqa: ANN001
     arch = (DATA / "arch.yaml").read_text().replace("word-bits", "word_bits").replace("block-size", "block_size")
     arch = arch.replace("PE_column[0..13]", "PE_column[1..14]").replace("PE[0..11]", "PE[1..12]")
-    prob = (DATA / "problem.yaml").read_text().replace("data-spaces", "data_spaces").replace("read-write",
-                                                                                            "read_write")
+    prob = (DATA / "problem.yaml").read_text().replace("data-spaces", "data_spaces").replace("read-write", "read_write")
     (tmp_path / "arch.yaml").write_text(arch)
     (tmp_path / "problem.yaml").write_text(prob)
     r = run_model(files(**{"arch.yaml": str(tmp_path / "arch.yaml"), "problem.yaml": str(tmp_path / "problem.yaml")}))
@@ -95,17 +94,26 @@ def test_flattened_form(tmp_path: Path, base) -> None:  # noqa: ANN001
 def test_converted_values(base) -> None:  # noqa: ANN001
     case = base[0]
     a = case.arch
-    assert [lv.name for lv in a.levels] == ["DRAM", "shared_glb", "inter_PE_column_spatial", "inter_PE_spatial",
-                                            "ifmap_spad", "weights_spad", "psum_spad"]
-    assert [(lv.fanout.x, lv.fanout.y) for lv in a.levels] == [(1, 1), (1, 1), (14, 1), (1, 12), (1, 1), (1, 1),
-                                                               (1, 1)]
+    assert [lv.name for lv in a.levels] == [
+        "DRAM",
+        "shared_glb",
+        "inter_PE_column_spatial",
+        "inter_PE_spatial",
+        "ifmap_spad",
+        "weights_spad",
+        "psum_spad",
+    ]
+    assert [(lv.fanout.x, lv.fanout.y) for lv in a.levels] == [(1, 1), (1, 1), (14, 1), (1, 12), (1, 1), (1, 1), (1, 1)]
     assert a.pes == 168 and a.default_profile == "timeloop"
     assert case.layer.bounds == (1, 1, 64, 64, 32, 32, 3, 3) and not case.layer.spiking
     glb = case.mapping.levels[1]
     assert [(lp.dim, lp.bound) for lp in glb.temporal] == [(Dim.C, 8), (Dim.P, 16), (Dim.Q, 16)]
     pe = case.mapping.levels[3]
-    assert {(lp.dim, lp.bound, lp.axis) for lp in pe.spatial} == {(Dim.S, 3, Axis.Y), (Dim.C, 2, Axis.Y),
-                                                                  (Dim.K, 2, Axis.Y)}
+    assert {(lp.dim, lp.bound, lp.axis) for lp in pe.spatial} == {
+        (Dim.S, 3, Axis.Y),
+        (Dim.C, 2, Axis.Y),
+        (Dim.K, 2, Axis.Y),
+    }
     assert a.levels[4].energy_pj[0][1] == pytest.approx(0.202442 / 2)  # per 8-bit element of a 16-bit vector
 
 
@@ -122,44 +130,93 @@ def test_cli_prints_timeloop_terms_and_json(tmp_path: Path, capsys: pytest.Captu
 
 # ------------------------------------------------------------------------------------------------ refusals
 BAD = [
-    ("mapping.yaml", "type: temporal, factors: R=1 S=1 P=1 Q=1 C=1 M=4 N=1", "type: temporal, factors: R=1 S=1 P=1 "
-     "Q=1 C=1 M=4 N=1, skew: 1", r"mapping\[13\]\.skew: not supported"),
-    ("mapping.yaml", "permutation: MRSPQCN}", "permutation: MRSPQCNM}", r"mapping\[13\]\.permutation: dimension M "
-     "appears twice"),
-    ("mapping.yaml", "factors: R=1 S=1 P=1 Q=1 C=1 M=4 N=1,", "factors: 'R=1 S=1 P=1 Q=1 C=1 M=4,3 N=1',",
-     r"mapping\[13\]\.factors: M=4,3: residual \(imperfect\) factors are not supported"),
-    ("mapping.yaml", "M=4 N=1, permutation: MRSPQCN", "M=2 N=1, permutation: MRSPQCN",
-     r"mapping\.yaml: mapping: the factors of M multiply to 32, the problem's M is 64"),
-    ("mapping.yaml", "target: psum_spad, type: temporal", "target: psum, type: temporal",
-     r"mapping\[13\]\.target: no storage level 'psum'"),
+    (
+        "mapping.yaml",
+        "type: temporal, factors: R=1 S=1 P=1 Q=1 C=1 M=4 N=1",
+        "type: temporal, factors: R=1 S=1 P=1 Q=1 C=1 M=4 N=1, skew: 1",
+        r"mapping\[13\]\.skew: not supported",
+    ),
+    (
+        "mapping.yaml",
+        "permutation: MRSPQCN}",
+        "permutation: MRSPQCNM}",
+        r"mapping\[13\]\.permutation: dimension M "
+        "appears twice",
+    ),
+    (
+        "mapping.yaml",
+        "factors: R=1 S=1 P=1 Q=1 C=1 M=4 N=1,",
+        "factors: 'R=1 S=1 P=1 Q=1 C=1 M=4,3 N=1',",
+        r"mapping\[13\]\.factors: M=4,3: residual \(imperfect\) factors are not supported",
+    ),
+    (
+        "mapping.yaml",
+        "M=4 N=1, permutation: MRSPQCN",
+        "M=2 N=1, permutation: MRSPQCN",
+        r"mapping\.yaml: mapping: the factors of M multiply to 32, the problem's M is 64",
+    ),
+    (
+        "mapping.yaml",
+        "target: psum_spad, type: temporal",
+        "target: psum, type: temporal",
+        r"mapping\[13\]\.target: no storage level 'psum'",
+    ),
     ("mapping.yaml", "type: bypass, keep: [Outputs]", "type: bypass, keep: [Psums]", r"unknown data space 'Psums'"),
-    ("mapping.yaml", "{target: psum_spad, type: temporal,", "{target: psum_spad, type: temporal, foo: 1,",
-     r"mapping\[13\]\.foo: unknown key in a temporal directive"),
-    ("problem.yaml", "Wdilation: 1, Hdilation: 1}", "Wdilation: 2, Hdilation: 1}",
-     r"problem\.instance\.Wdilation: dilation is not supported"),
+    (
+        "mapping.yaml",
+        "{target: psum_spad, type: temporal,",
+        "{target: psum_spad, type: temporal, foo: 1,",
+        r"mapping\[13\]\.foo: unknown key in a temporal directive",
+    ),
+    (
+        "problem.yaml",
+        "Wdilation: 1, Hdilation: 1}",
+        "Wdilation: 2, Hdilation: 1}",
+        r"problem\.instance\.Wdilation: dilation is not supported",
+    ),
     ("problem.yaml", "N: 1,", "N: 1, Z: 3,", r"problem\.instance\.Z: unknown key"),
     ("problem.yaml", "Wstride: 1, Hstride: 1", "Wstride: 1, Hstride: 2", r"Hstride: different strides"),
     ("problem.yaml", "C: 64, ", "", r"problem\.instance\.C: required dim C is missing"),
-    ("problem.yaml", "projection: [[[C]], [[M]], [[R]], [[S]]]", "projection: [[[C]], [[M]], [[R]], [[P]]]",
-     r"not a convolution shape"),
+    (
+        "problem.yaml",
+        "projection: [[[C]], [[M]], [[R]], [[S]]]",
+        "projection: [[[C]], [[M]], [[R]], [[P]]]",
+        r"not a convolution shape",
+    ),
     ("arch.yaml", "read_bandwidth: 16", "bandwidth: 16", r"shared_glb.*bandwidth: deprecated"),
-    ("arch.yaml", "memory_depth: 16384", "memory_depth: 16384\n                metadata_storage_width: 8",
-     r"metadata_storage_width: compressed metadata is not supported"),
+    (
+        "arch.yaml",
+        "memory_depth: 16384",
+        "memory_depth: 16384\n                metadata_storage_width: 8",
+        r"metadata_storage_width: compressed metadata is not supported",
+    ),
     ("arch.yaml", "meshX: 14}", "meshX: 5}", r"14 instances do not divide into meshX = 5"),
     ("arch.yaml", "class: intmac", "class: adder", r"expected one compute component"),
-    ("ERT.yaml", "- name: system.eyeriss.PE_column[0..13].PE[0..11].weights_spad",
-     "- name: system.eyeriss.PE_column[0..13].PE[0..11].weights_spadX",
-     r"ERT.tables: no entry for weights_spad"),
-    ("ERT.yaml", "{name: read, arguments: null, energy: 0.2513}", "{name: reed, arguments: null, energy: 0.2513}",
-     r"ERT.tables: the entry for psum_spad has no random_read / read action"),
-    ("ERT.yaml", "{name: compute, arguments: null, energy: 0.207692}", "{name: leak, arguments: null, energy: 0.1}",
-     r"ERT.tables: no entry with a compute action"),
+    (
+        "ERT.yaml",
+        "- name: system.eyeriss.PE_column[0..13].PE[0..11].weights_spad",
+        "- name: system.eyeriss.PE_column[0..13].PE[0..11].weights_spadX",
+        r"ERT.tables: no entry for weights_spad",
+    ),
+    (
+        "ERT.yaml",
+        "{name: read, arguments: null, energy: 0.2513}",
+        "{name: reed, arguments: null, energy: 0.2513}",
+        r"ERT.tables: the entry for psum_spad has no random_read / read action",
+    ),
+    (
+        "ERT.yaml",
+        "{name: compute, arguments: null, energy: 0.207692}",
+        "{name: leak, arguments: null, energy: 0.1}",
+        r"ERT.tables: no entry with a compute action",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("name", "old", "new", "expect"), BAD, ids=[b[3][:40] for b in BAD])
-def test_bad_input_exits_2_naming_file_and_key(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str,
-                                               old: str, new: str, expect: str) -> None:
+def test_bad_input_exits_2_naming_file_and_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, old: str, new: str, expect: str
+) -> None:
     args = edited(tmp_path, name, old, new)
     rc, _, err = run(["timeloop-model", *args], capsys)
     assert rc == 2
@@ -168,11 +225,14 @@ def test_bad_input_exits_2_naming_file_and_key(tmp_path: Path, capsys: pytest.Ca
     assert re.search(expect, err), err
 
 
-@pytest.mark.parametrize(("extra", "expect"), [
-    ("sparse_optimizations: {targets: []}\n", r"sparse_optimizations: sparse optimizations .* not supported"),
-    ("colour: blue\n", r"colour: unknown top-level key"),
-    ("problem: {}\n", r"problem: also given in"),
-])
+@pytest.mark.parametrize(
+    ("extra", "expect"),
+    [
+        ("sparse_optimizations: {targets: []}\n", r"sparse_optimizations: sparse optimizations .* not supported"),
+        ("colour: blue\n", r"colour: unknown top-level key"),
+        ("problem: {}\n", r"problem: also given in"),
+    ],
+)
 def test_bad_top_level_key(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: str, expect: str) -> None:
     p = tmp_path / "extra.yaml"
     p.write_text(extra)
@@ -225,8 +285,7 @@ def test_export_splits_a_2d_fanout_into_a_dummy_level(tmp_path: Path) -> None:
     layer = conv_layer("c", K=8, C=8, P=4, R=3)
     g = arch.level_index("GLB")
     levels = [LevelMapping() for _ in arch.levels]
-    levels[0] = LevelMapping(temporal=(Loop(Dim.K, 8), Loop(Dim.P, 4), Loop(Dim.Q, 4), Loop(Dim.R, 3),
-                                       Loop(Dim.S, 3)))
+    levels[0] = LevelMapping(temporal=(Loop(Dim.K, 8), Loop(Dim.P, 4), Loop(Dim.Q, 4), Loop(Dim.R, 3), Loop(Dim.S, 3)))
     levels[g] = LevelMapping(spatial=(Loop(Dim.C, 2, True, Axis.X), Loop(Dim.C, 4, True, Axis.Y)))
     mapping = Mapping(levels=tuple(levels))
     assert evaluate(arch, layer, mapping)
@@ -261,10 +320,23 @@ def test_export_refuses_separated_loops_of_one_dim(tmp_path: Path) -> None:
         timeloop_files(arch, conv_layer("c", K=4, C=2, P=1, R=1), Mapping(levels=tuple(levels)))
 
 
-def test_map_refuses_timeloop_export_of_t_above_1_before_searching(tmp_path: Path,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    rc, _, err = run(["map", "--arch", "generic3", "--network", "vgg9-cifar10", "--layer", "conv2",
-                      "--export-timeloop", str(tmp_path / "tl")], capsys)
+def test_map_refuses_timeloop_export_of_t_above_1_before_searching(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, _, err = run(
+        [
+            "map",
+            "--arch",
+            "generic3",
+            "--network",
+            "vgg9-cifar10",
+            "--layer",
+            "conv2",
+            "--export-timeloop",
+            str(tmp_path / "tl"),
+        ],
+        capsys,
+    )
     assert rc == 2 and "T = 4" in err and "give -T 1" in err and len(err.strip().splitlines()) == 1
 
 
@@ -287,8 +359,9 @@ def test_export_warns_where_timeloop_will_find_the_tiles_too_large(tmp_path: Pat
     arch = load_arch("generic3")
     layer = conv_layer("c", K=8, C=64, P=32, R=3)
     levels = [LevelMapping() for _ in arch.levels]
-    levels[arch.level_index("GLB")] = LevelMapping(temporal=(
-        Loop(Dim.K, 8), Loop(Dim.C, 64), Loop(Dim.P, 32), Loop(Dim.Q, 32), Loop(Dim.R, 3), Loop(Dim.S, 3)))
+    levels[arch.level_index("GLB")] = LevelMapping(
+        temporal=(Loop(Dim.K, 8), Loop(Dim.C, 64), Loop(Dim.P, 32), Loop(Dim.Q, 32), Loop(Dim.R, 3), Loop(Dim.S, 3))
+    )
     mapping = Mapping(levels=tuple(levels))
     assert evaluate(arch, layer, mapping)
     (w,) = timeloop_warnings(arch, layer, mapping)
@@ -300,8 +373,10 @@ def test_art_areas_and_targets_by_id(tmp_path: Path, base) -> None:  # noqa: ANN
     """ART areas become level and compute areas; a directive's target may be Timeloop's storage-level id
     (0 = innermost: psum_spad)."""
     art = tmp_path / "ART.yaml"
-    art.write_text("ART:\n  version: 0.3\n  tables:\n    - {name: system.eyeriss.shared_glb, area: 2000.5}\n"
-                   "    - {name: 'system.eyeriss.PE_column[0..13].PE[0..11].mac', area: 300.0}\n")
+    art.write_text(
+        "ART:\n  version: 0.3\n  tables:\n    - {name: system.eyeriss.shared_glb, area: 2000.5}\n"
+        "    - {name: 'system.eyeriss.PE_column[0..13].PE[0..11].mac', area: 300.0}\n"
+    )
     case, _ = run_model([*files(), str(art)])
     assert case.arch.levels[1].area_um2 == 2000.5 and case.arch.compute.area_um2 == 300.0
     args = edited(tmp_path, "mapping.yaml", "{target: psum_spad, type: temporal", "{target: 0, type: temporal")
@@ -310,9 +385,31 @@ def test_art_areas_and_targets_by_id(tmp_path: Path, base) -> None:  # noqa: ANN
 
 def test_map_writes_a_timeloop_mapping_and_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out, folder = tmp_path / "m.yaml", tmp_path / "tl"
-    rc, _, err = run(["map", "--arch", "generic3", "--network", "vgg9-cifar10", "--layer", "fc1", "-T", "1",
-                      "--method", "random", "--time-limit", "1", "--quiet", "--format", "timeloop", "--out", str(out),
-                      "--export-timeloop", str(folder)], capsys)
+    rc, _, err = run(
+        [
+            "map",
+            "--arch",
+            "generic3",
+            "--network",
+            "vgg9-cifar10",
+            "--layer",
+            "fc1",
+            "-T",
+            "1",
+            "--method",
+            "random",
+            "--time-limit",
+            "1",
+            "--quiet",
+            "--format",
+            "timeloop",
+            "--out",
+            str(out),
+            "--export-timeloop",
+            str(folder),
+        ],
+        capsys,
+    )
     assert rc == 0, err
     assert out.read_text() == (folder / "mapping.yaml").read_text()
     if "note: level" in err:  # Timeloop's one width per level makes a tile too large: said on stderr and in the file

@@ -32,9 +32,17 @@ from spikeloop.versus import (
 
 # a small network with every layer kind: conv, pool, add (a residual), linear
 NET = {
-    "name": "tiny-test", "timesteps": 4, "input": {"channels": 3, "height": 8, "width": 8},
-    "defaults": {"weight_bits": 8, "psum_bits": 16, "membrane_bits": 16, "spike_density": 0.25,
-                 "weight_density": 1.0, "neuron": {"leak": 1.0, "threshold": 1.0, "reset": "soft"}},
+    "name": "tiny-test",
+    "timesteps": 4,
+    "input": {"channels": 3, "height": 8, "width": 8},
+    "defaults": {
+        "weight_bits": 8,
+        "psum_bits": 16,
+        "membrane_bits": 16,
+        "spike_density": 0.25,
+        "weight_density": 1.0,
+        "neuron": {"leak": 1.0, "threshold": 1.0, "reset": "soft"},
+    },
     "layers": [
         {"name": "conv1", "kind": "conv", "out_channels": 8, "kernel": 3, "padding": 1, "spike_density": 1.0},
         {"name": "conv2", "kind": "conv", "out_channels": 8, "kernel": 3, "padding": 1},
@@ -124,8 +132,7 @@ def test_ann_pool_and_add_layers_move_8_bit_activations_and_have_no_lif() -> Non
         assert "compute/lif" in sc and "compute/lif" not in ac
 
 
-def test_accumulate_only_pes_refuse_the_twin_naming_mac_pj(tmp_path: Path,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_accumulate_only_pes_refuse_the_twin_naming_mac_pj(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = copy.deepcopy(load_yaml(archspecs.arch_path("generic3")))
     data["compute"].pop("mac_pj")
     f = tmp_path / "acc-only.yaml"
@@ -138,14 +145,17 @@ def test_accumulate_only_pes_refuse_the_twin_naming_mac_pj(tmp_path: Path,
 
 
 # ------------------------------------------------------------------------------------------------ break-even
-@pytest.mark.parametrize(("points", "ann", "kind", "low", "high", "value"), [
-    ([(1, 5.0), (2, 10.0), (4, 20.0)], 8.0, BreakEvenKind.EXACT, 1, 2, 2.0),
-    ([(4, 20.0), (1, 5.0), (2, 10.0)], 10.0, BreakEvenKind.EXACT, 1, 2, 2.0),  # order-free; "reaches" is >=
-    ([(1, 5.0), (2, 10.0), (4, 20.0), (8, 40.0)], 25.0, BreakEvenKind.BRACKETED, 4, 8, 5.0),
-    ([(1, 12.0), (2, 24.0)], 10.0, BreakEvenKind.EXACT, None, 1, 1.0),  # dearer already at T = 1
-    ([(2, 12.0), (4, 24.0)], 10.0, BreakEvenKind.AT_OR_BELOW, None, 2, 2.0),  # nothing measured below T = 2
-    ([(1, 1.0), (16, 9.0)], 10.0, BreakEvenKind.NONE, 16, None, None),
-])
+@pytest.mark.parametrize(
+    ("points", "ann", "kind", "low", "high", "value"),
+    [
+        ([(1, 5.0), (2, 10.0), (4, 20.0)], 8.0, BreakEvenKind.EXACT, 1, 2, 2.0),
+        ([(4, 20.0), (1, 5.0), (2, 10.0)], 10.0, BreakEvenKind.EXACT, 1, 2, 2.0),  # order-free; "reaches" is >=
+        ([(1, 5.0), (2, 10.0), (4, 20.0), (8, 40.0)], 25.0, BreakEvenKind.BRACKETED, 4, 8, 5.0),
+        ([(1, 12.0), (2, 24.0)], 10.0, BreakEvenKind.EXACT, None, 1, 1.0),  # dearer already at T = 1
+        ([(2, 12.0), (4, 24.0)], 10.0, BreakEvenKind.AT_OR_BELOW, None, 2, 2.0),  # nothing measured below T = 2
+        ([(1, 1.0), (16, 9.0)], 10.0, BreakEvenKind.NONE, 16, None, None),
+    ],
+)
 def test_break_even_from_the_measured_points(points, ann, kind, low, high, value) -> None:  # noqa: ANN001
     be = break_even(points, ann)
     assert (be.kind, be.t_low, be.t_high) == (kind, low, high)
@@ -161,8 +171,19 @@ def test_break_even_from_the_measured_points(points, ann, kind, low, high, value
 
 def test_growing_terms_are_least_squares_slopes_steepest_first() -> None:
     def side(t: int, terms: dict[str, float]) -> Side:
-        return Side(label=f"SNN T={t}", timesteps=t, energy_pj=sum(terms.values()), latency_s=1.0, edp_pj_s=1.0,
-                    area_mm2=1.0, cycles=1.0, macs=1.0, lif_ops=1.0, breakdown_pj=tuple(terms.items()), layers=())
+        return Side(
+            label=f"SNN T={t}",
+            timesteps=t,
+            energy_pj=sum(terms.values()),
+            latency_s=1.0,
+            edp_pj_s=1.0,
+            area_mm2=1.0,
+            cycles=1.0,
+            macs=1.0,
+            lif_ops=1.0,
+            breakdown_pj=tuple(terms.items()),
+            layers=(),
+        )
 
     sides = [side(t, {"a/W/read": 3.0 * t, "b/U/update": 1.0 + 1.0 * t, "static/x": 7.0}) for t in (1, 2, 4, 8)]
     got = growing_terms(sides)
@@ -178,8 +199,7 @@ def test_json_round_trip(g3_versus: Versus, tmp_path: Path) -> None:
     assert back == g3_versus
     d = g3_versus.to_dict()
     assert set(d) >= {"arch", "network", "T", "snn", "ann", "break_even", "growing_terms", "ratio_snn_over_ann"}
-    assert d["ratio_snn_over_ann"]["4"] == pytest.approx(d["snn"][-1]["total_energy_pj"]
-                                                       / d["ann"]["total_energy_pj"])
+    assert d["ratio_snn_over_ann"]["4"] == pytest.approx(d["snn"][-1]["total_energy_pj"] / d["ann"]["total_energy_pj"])
 
 
 def test_every_number_is_finite_and_the_text_names_the_break_even(g3_versus: Versus) -> None:
@@ -204,8 +224,11 @@ def test_versus_rows_for_the_reproduce_report(tmp_path: Path) -> None:
     net.write_text(yaml.safe_dump(NET))
     rows = versus_rows("generic3", (str(net),), (1, 2, 16))
     ids = [r.id for r in rows]
-    assert ids == ["versus-generic3-tiny-breakeven-T", "versus-generic3-tiny-ratio-T16",
-                   "versus-generic3-tiny-ann-energy"]
+    assert ids == [
+        "versus-generic3-tiny-breakeven-T",
+        "versus-generic3-tiny-ratio-T16",
+        "versus-generic3-tiny-ann-energy",
+    ]
     assert rows[0].paper is None and rows[1].paper == 16.0 and rows[2].paper is None
     assert all(math.isfinite(r.ours) for r in rows) and all(r.command.startswith("spikeloop versus") for r in rows)
     assert "upper bound" in rows[1].note
@@ -219,11 +242,26 @@ def tiny_file(tmp_path: Path) -> Path:
     return f
 
 
-def test_cli_prints_the_table_and_writes_every_file(tiny_file: Path, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_prints_the_table_and_writes_every_file(
+    tiny_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out, js = tmp_path / "out", tmp_path / "v.json"
-    code = main(["versus", "--arch", "generic3", "--network", str(tiny_file), "-T", "2,1,2", "--quiet",
-                 "--json", str(js), "--out", str(out)])
+    code = main(
+        [
+            "versus",
+            "--arch",
+            "generic3",
+            "--network",
+            str(tiny_file),
+            "-T",
+            "2,1,2",
+            "--quiet",
+            "--json",
+            str(js),
+            "--out",
+            str(out),
+        ]
+    )
     text = capsys.readouterr().out
     assert code == 0 and "break-even T" in text and "SNN T=2" in text
     for name in ("versus.md", "versus.csv", "versus_layers.csv", "versus.json", "versus.png"):
@@ -234,31 +272,34 @@ def test_cli_prints_the_table_and_writes_every_file(tiny_file: Path, tmp_path: P
     assert (out / "versus.png").read_bytes()[:4] == b"\x89PNG"
 
 
-@pytest.mark.parametrize(("args", "flag"), [
-    (["-T", "0"], "-T"),
-    (["-T", "1,x"], "-T"),
-    (["-T", ""], "-T"),
-    (["-T", "99999"], "-T"),
-    (["--ann-density", "0"], "--ann-density"),
-    (["--ann-density", "1.5"], "--ann-density"),
-    (["--ann-density", "nan"], "--ann-density"),
-    (["--dataflow", "bogus"], "--dataflow"),
-    (["--profile", "bogus"], "--profile"),
-    (["--time-limit", "-1"], "--time-limit"),
-    (["--lif-sharing", "0"], "--lif-sharing"),
-    (["--activity", "event"], "--activity"),
-    (["--json", "."], "--json"),
-])
-def test_cli_bad_flags_exit_2_with_one_line_naming_the_flag(args: list[str], flag: str, tiny_file: Path,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["-T", "0"], "-T"),
+        (["-T", "1,x"], "-T"),
+        (["-T", ""], "-T"),
+        (["-T", "99999"], "-T"),
+        (["--ann-density", "0"], "--ann-density"),
+        (["--ann-density", "1.5"], "--ann-density"),
+        (["--ann-density", "nan"], "--ann-density"),
+        (["--dataflow", "bogus"], "--dataflow"),
+        (["--profile", "bogus"], "--profile"),
+        (["--time-limit", "-1"], "--time-limit"),
+        (["--lif-sharing", "0"], "--lif-sharing"),
+        (["--activity", "event"], "--activity"),
+        (["--json", "."], "--json"),
+    ],
+)
+def test_cli_bad_flags_exit_2_with_one_line_naming_the_flag(
+    args: list[str], flag: str, tiny_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["versus", "--arch", "generic3", "--network", str(tiny_file), "--quiet", *args])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and flag in err, err
 
 
 def test_cli_out_under_a_file_exits_2(tiny_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["versus", "--arch", "generic3", "--network", str(tiny_file), "--quiet", "--out",
-                 str(tiny_file / "x")])
+    code = main(["versus", "--arch", "generic3", "--network", str(tiny_file), "--quiet", "--out", str(tiny_file / "x")])
     err = capsys.readouterr().err
     assert code == 2 and "--out" in err and err.count("\n") == 1, err
 

@@ -150,8 +150,9 @@ def walk(mapping: Mapping, keeps: Sequence[frozenset[Tensor]], stride: int, rule
     return out
 
 
-def _walk_tensor(tensor: Tensor, full: Sequence[_Pos], keeps: Sequence[frozenset[Tensor]], stride: int,
-                 out: Walk, rules: Rules) -> None:
+def _walk_tensor(
+    tensor: Tensor, full: Sequence[_Pos], keeps: Sequence[frozenset[Tensor]], stride: int, out: Walk, rules: Rules
+) -> None:
     op = OP_SPACE[tensor]
     rel = RELEVANT[tensor]
     cols = [j for j, p in enumerate(full) if p.dim in op]  # the projected nest
@@ -237,7 +238,8 @@ def _walk_tensor(tensor: Tensor, full: Sequence[_Pos], keeps: Sequence[frozenset
                     child_events += 1
                     parent_events.add(("drain", inst[:n_parent_inst], tile))
             if len([e for e in parent_events if e[0] == "drain"]) < sum(
-                    len({tile for _, tile in seq}) for seq in per_inst.values()):
+                len({tile for _, tile in seq}) for seq in per_inst.values()
+            ):
                 out.merged.add((parent, tensor))
         for kind, *_ in parent_events:
             if kind in ("refill", "fill"):

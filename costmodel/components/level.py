@@ -65,8 +65,9 @@ def _source(block: Mapping[str, Any], attribute: str, level_path: str) -> tuple[
     return own, ""
 
 
-def _agree(block: Mapping[str, Any], filled: Mapping[str, Any], level_path: str, *, capacity_bits: int | None,
-           word_bits: int) -> None:
+def _agree(
+    block: Mapping[str, Any], filled: Mapping[str, Any], level_path: str, *, capacity_bits: int | None, word_bits: int
+) -> None:
     kind = filled.get("class")
     width = filled.get("width_bits")
     if kind in _MEMORIES and "width_bits" in block and width != word_bits:
@@ -78,8 +79,13 @@ def _agree(block: Mapping[str, Any], filled: Mapping[str, Any], level_path: str,
     if kind in _MEMORIES[:2] and "capacity_bits" in block and capacity_bits is not None:
         macros = filled.get("macros", 1) if kind == ComponentClass.SRAM.value else 1
         given = filled.get("capacity_bits")
-        if (isinstance(given, int) and not isinstance(given, bool) and isinstance(macros, int)
-                and not isinstance(macros, bool) and given * macros != capacity_bits):
+        if (
+            isinstance(given, int)
+            and not isinstance(given, bool)
+            and isinstance(macros, int)
+            and not isinstance(macros, bool)
+            and given * macros != capacity_bits
+        ):
             times = f" x {macros} macros" if macros != 1 else ""
             raise LevelEstimateError(
                 f"{level_path}.estimate.capacity_bits",
@@ -105,8 +111,7 @@ def estimate_level(
 
     if not isinstance(block, Mapping):
         raise LevelEstimateError(f"{level_path}.estimate", f"expected a mapping, got {block!r}")
-    filled = with_level_defaults(block, capacity_bits=capacity_bits, word_bits=word_bits,
-                                 technology_nm=technology_nm)
+    filled = with_level_defaults(block, capacity_bits=capacity_bits, word_bits=word_bits, technology_nm=technology_nm)
     try:
         est = estimate(filled)
     except ComponentInputError as err:

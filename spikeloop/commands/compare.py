@@ -40,16 +40,23 @@ def _cmd(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("compare", help="compare dataflows and timesteps on one network",
-                       description="Total and per-layer energy by level and tensor per dataflow and T, latency, "
-                                   "EDP, and which dataflow wins per layer and why.")
+    p = sub.add_parser(
+        "compare",
+        help="compare dataflows and timesteps on one network",
+        description="Total and per-layer energy by level and tensor per dataflow and T, latency, "
+        "EDP, and which dataflow wins per layer and why.",
+    )
     add_arch_network(p)
-    p.add_argument("--dataflows", default=None,
-                   help="comma-separated: os, ws, time-batched (digital archs), packed, spikesim, time-batched "
-                        "(crossbar archs), best; default: every named dataflow of the arch")
+    p.add_argument(
+        "--dataflows",
+        default=None,
+        help="comma-separated: os, ws, time-batched (digital archs), packed, spikesim, time-batched "
+        "(crossbar archs), best; default: every named dataflow of the arch",
+    )
     add_accounting(p, dataflow=False)
-    p.add_argument("-T", type=positive_int_list, default="1,2,4,8",
-                   help="comma-separated timestep counts (default 1,2,4,8)")
+    p.add_argument(
+        "-T", type=positive_int_list, default="1,2,4,8", help="comma-separated timestep counts (default 1,2,4,8)"
+    )
     p.add_argument("--out", type=output_dir, default=None, help="folder for compare.md/.csv/.json/.png")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_cmd)

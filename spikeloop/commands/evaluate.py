@@ -27,22 +27,45 @@ def render(result: NetworkResult) -> str:
     for lr in result.layers:
         c = lr.cost
         found = [lr.search_status or "-", "-" if lr.gap is None else f"{100 * lr.gap:.3f} %"]
-        rows.append([lr.name, lr.kind.value, si(c.total_energy_pj * 1e-12, "J"), f"{c.cycles:,.0f}",
-                     si(c.edp_pj_s * 1e-12, "J·s"), f"{lr.utilization:.2f}" if lr.mapping is not None else "-",
-                     lr.mapping.t_position() if lr.mapping else "-"] + (found if searched else []))
+        rows.append(
+            [
+                lr.name,
+                lr.kind.value,
+                si(c.total_energy_pj * 1e-12, "J"),
+                f"{c.cycles:,.0f}",
+                si(c.edp_pj_s * 1e-12, "J·s"),
+                f"{lr.utilization:.2f}" if lr.mapping is not None else "-",
+                lr.mapping.t_position() if lr.mapping else "-",
+            ]
+            + (found if searched else [])
+        )
     tot = result.total
-    rows.append(["total", "", si(tot.total_energy_pj * 1e-12, "J"), f"{tot.cycles:,.0f}",
-                 si(tot.edp_pj_s * 1e-12, "J·s"), f"{tot.utilization:.2f}", ""] + (["", ""] if searched else []))
-    head = (f"{result.network.name} on {result.arch.name}, T = {result.network.timesteps}, "
-            f"mapping: {result.method}; area {tot.area_mm2:.3f} mm²; latency {si(tot.latency_s, 's')}\n\n")
-    body = table(["layer", "kind", "energy", "cycles", "EDP", "util.", "T sits at"]
-                 + (["search", "gap"] if searched else []), rows)
+    rows.append(
+        [
+            "total",
+            "",
+            si(tot.total_energy_pj * 1e-12, "J"),
+            f"{tot.cycles:,.0f}",
+            si(tot.edp_pj_s * 1e-12, "J·s"),
+            f"{tot.utilization:.2f}",
+            "",
+        ]
+        + (["", ""] if searched else [])
+    )
+    head = (
+        f"{result.network.name} on {result.arch.name}, T = {result.network.timesteps}, "
+        f"mapping: {result.method}; area {tot.area_mm2:.3f} mm²; latency {si(tot.latency_s, 's')}\n\n"
+    )
+    body = table(
+        ["layer", "kind", "energy", "cycles", "EDP", "util.", "T sits at"] + (["search", "gap"] if searched else []),
+        rows,
+    )
     top = sorted(tot.breakdown_pj().items(), key=lambda kv: -kv[1])[:8]
-    share = "\n\nlargest energy terms: " + ", ".join(
-        f"{k} {100 * v / tot.total_energy_pj:.1f} %" for k, v in top)
+    share = "\n\nlargest energy terms: " + ", ".join(f"{k} {100 * v / tot.total_energy_pj:.1f} %" for k, v in top)
     acc = result.accounting
-    share += (f"\n\nprofile {acc.name}; latency {result.latency.value}"
-              + (f"; {acc.activity.value} crossbar activity" if result.arch.crossbar is not None else ""))
+    share += f"\n\nprofile {acc.name}; latency {result.latency.value}" + (
+        f"; {acc.activity.value} crossbar activity" if result.arch.crossbar is not None else ""
+    )
     if result.arch.crossbar is not None:
         share += "\n\n" + _render_resident(result)
     return head + body + share
@@ -64,8 +87,16 @@ def _cmd(args: argparse.Namespace) -> int:
     opts = Options(profile=args.profile, activity=args.activity, latency=args.latency, lif_sharing=args.lif_sharing)
 
     def run(t: int | None) -> NetworkResult:
-        return run_evaluate(args.arch, args.network, timesteps=t, dataflow=args.dataflow, mapping_file=args.mapping,
-                            opts=opts, quiet=args.quiet, time_limit_s=args.time_limit)
+        return run_evaluate(
+            args.arch,
+            args.network,
+            timesteps=t,
+            dataflow=args.dataflow,
+            mapping_file=args.mapping,
+            opts=opts,
+            quiet=args.quiet,
+            time_limit_s=args.time_limit,
+        )
 
     dt = None
     if args.dt_exit:
@@ -81,30 +112,42 @@ def _cmd(args: argparse.Namespace) -> int:
     if dt is not None:
         d = dt.to_dict()
         out["dt_exit"] = d
-        print(f"\nDT-SNN exits from {args.dt_exit} (mean {dt.mean_timesteps:.2f} timesteps): expected energy "
-              f"{si(dt.energy_pj * 1e-12, 'J')} ({100 * d['energy_reduction']:.1f} % below T = {dt.full_t}), "
-              f"latency {si(dt.latency_s, 's')}, EDP {si(dt.edp_pj_s * 1e-12, 'J·s')} "
-              f"({d['edp_reduction_x']:.2f}x below T = {dt.full_t})")
+        print(
+            f"\nDT-SNN exits from {args.dt_exit} (mean {dt.mean_timesteps:.2f} timesteps): expected energy "
+            f"{si(dt.energy_pj * 1e-12, 'J')} ({100 * d['energy_reduction']:.1f} % below T = {dt.full_t}), "
+            f"latency {si(dt.latency_s, 's')}, EDP {si(dt.edp_pj_s * 1e-12, 'J·s')} "
+            f"({d['edp_reduction_x']:.2f}x below T = {dt.full_t})"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
         print(f"\nwrote {args.json}", file=sys.stderr)
     return 0
 
 
-
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="energy, cycles and area of a network on an architecture",
-                       description="Per-layer and total energy, cycles, area and an energy breakdown.")
+    p = sub.add_parser(
+        "evaluate",
+        help="energy, cycles and area of a network on an architecture",
+        description="Per-layer and total energy, cycles, area and an energy breakdown.",
+    )
     add_arch_network(p)
     p.add_argument("-T", type=positive_int, default=None, help="timesteps (default: the network file's)")
     add_accounting(p)
     add_search_limit(p)
-    p.add_argument("--mapping", default=None,
-                   help="a mapping file: one mapping for every weight layer, or one per layer (the JSON of "
-                        "evaluate --json replays a run)")
-    p.add_argument("--dt-exit", type=json_or_file, default=None, metavar="JSON",
-                   help="DT-SNN: expected cost over an exit distribution (the JSON of spikeloop accuracy "
-                        "--dt-threshold H --json FILE, or {\"1\": 0.6, \"2\": 0.4}); the full-T result is printed")
+    p.add_argument(
+        "--mapping",
+        default=None,
+        help="a mapping file: one mapping for every weight layer, or one per layer (the JSON of "
+        "evaluate --json replays a run)",
+    )
+    p.add_argument(
+        "--dt-exit",
+        type=json_or_file,
+        default=None,
+        metavar="JSON",
+        help="DT-SNN: expected cost over an exit distribution (the JSON of spikeloop accuracy "
+        '--dt-threshold H --json FILE, or {"1": 0.6, "2": 0.4}); the full-T result is printed',
+    )
     p.add_argument("--json", type=output_file, default=None, help="write the result as JSON to this file")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_cmd, dataflow_given=False)

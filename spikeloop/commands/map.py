@@ -19,10 +19,22 @@ from spikeloop.engine import Options, resolve
 from spikeloop.formatting import si, table
 
 
-def run_map(arch_name: str, network_name: str, layer_name: str, *, method: str = "cpsat",
-            objective_name: str = "energy", dataflow_name: str | None = None, constraints_file: str | None = None,
-            time_limit_s: float | None = None, timesteps: int | None = None, seed: int = 0, workers: int = 2,
-            quiet: bool = True, opts: Options | None = None) -> tuple[SearchResult, dict]:
+def run_map(
+    arch_name: str,
+    network_name: str,
+    layer_name: str,
+    *,
+    method: str = "cpsat",
+    objective_name: str = "energy",
+    dataflow_name: str | None = None,
+    constraints_file: str | None = None,
+    time_limit_s: float | None = None,
+    timesteps: int | None = None,
+    seed: int = 0,
+    workers: int = 2,
+    quiet: bool = True,
+    opts: Options | None = None,
+) -> tuple[SearchResult, dict]:
     """The Python face of ``spikeloop map``: (result, mapspace description). The layer is searched as the
     profile counts it (the same layer ``evaluate`` prices)."""
     arch, acc = resolve(load_arch(arch_name), opts)
@@ -37,25 +49,44 @@ def run_map(arch_name: str, network_name: str, layer_name: str, *, method: str =
     extra = load_constraints(constraints_file, arch) if constraints_file else None
     cons = constraints_for(arch, dataflow_name, extra)
     space = build_mapspace(arch, layer, cons, acc)
-    res = search(arch, layer, method=method, objective_name=objective_name, constraints=cons,
-                 time_limit_s=time_limit_s, seed=seed, workers=workers, quiet=quiet, accounting=acc)
+    res = search(
+        arch,
+        layer,
+        method=method,
+        objective_name=objective_name,
+        constraints=cons,
+        time_limit_s=time_limit_s,
+        seed=seed,
+        workers=workers,
+        quiet=quiet,
+        accounting=acc,
+    )
     return res, describe(space)
 
 
 def render(res: SearchResult, space: dict, arch_name: str, layer_name: str) -> str:
     c = res.cost
-    head = (f"{layer_name} on {arch_name}: {res.method}, objective {res.objective.value}, "
-            f"constraints {space['constraints']}\n"
-            f"mapspace: {space['factorizations']:,} factorizations x {space['order_classes']:,} loop-order classes "
-            f"x {space['bypass_choices']:,} bypass choices = {space['total']:.3g}\n")
+    head = (
+        f"{layer_name} on {arch_name}: {res.method}, objective {res.objective.value}, "
+        f"constraints {space['constraints']}\n"
+        f"mapspace: {space['factorizations']:,} factorizations x {space['order_classes']:,} loop-order classes "
+        f"x {space['bypass_choices']:,} bypass choices = {space['total']:.3g}\n"
+    )
     if c is None:
         return head + f"status {res.status.value}: {res.invalid}"
     assert res.mapping is not None  # a search result has a mapping whenever it has a cost
     gap = f"{100 * res.gap:.3f} %" if res.gap is not None else "-"  # fixed point: float noise reads 0.000
-    rows = [["status", res.status.value], ["energy", si(c.total_energy_pj * 1e-12, "J")],
-            ["cycles", f"{c.cycles:,.0f}"], ["EDP", si(c.edp_pj_s * 1e-12, "J·s")],
-            ["utilization", f"{c.utilization:.2f}"], ["T sits at", res.mapping.t_position()],
-            ["evaluated", f"{res.evaluated:,}"], ["wall", f"{res.wall_s:.2f} s"], ["gap", gap]]
+    rows = [
+        ["status", res.status.value],
+        ["energy", si(c.total_energy_pj * 1e-12, "J")],
+        ["cycles", f"{c.cycles:,.0f}"],
+        ["EDP", si(c.edp_pj_s * 1e-12, "J·s")],
+        ["utilization", f"{c.utilization:.2f}"],
+        ["T sits at", res.mapping.t_position()],
+        ["evaluated", f"{res.evaluated:,}"],
+        ["wall", f"{res.wall_s:.2f} s"],
+        ["gap", gap],
+    ]
     if not res.reproducible:
         rows.append(["reproducible", "no (see the notes)"])
     notes = "".join(f"\nnote: {n}" for n in res.notes)
@@ -68,11 +99,23 @@ def _cmd(args: argparse.Namespace) -> int:
     tl = args.export_timeloop or (args.out and args.format == "timeloop")
     tl_layer = timeloop_layer(args.network, args.layer, args.T) if tl else None
     try:
-        res, space = run_map(args.arch, args.network, args.layer, method=args.method, objective_name=args.objective,
-                             dataflow_name=args.dataflow, constraints_file=args.constraints,
-                             time_limit_s=args.time_limit, timesteps=args.T, seed=args.seed, workers=args.workers,
-                             quiet=args.quiet, opts=Options(profile=args.profile, activity=args.activity,
-                                                            latency=args.latency, lif_sharing=args.lif_sharing))
+        res, space = run_map(
+            args.arch,
+            args.network,
+            args.layer,
+            method=args.method,
+            objective_name=args.objective,
+            dataflow_name=args.dataflow,
+            constraints_file=args.constraints,
+            time_limit_s=args.time_limit,
+            timesteps=args.T,
+            seed=args.seed,
+            workers=args.workers,
+            quiet=args.quiet,
+            opts=Options(
+                profile=args.profile, activity=args.activity, latency=args.latency, lif_sharing=args.lif_sharing
+            ),
+        )
     except (OverflowError, RuntimeError) as exc:
         raise UserError(str(exc)) from exc
     arch = load_arch(args.arch)
@@ -101,24 +144,36 @@ def _cmd(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("map", help="search the best mapping of one layer",
-                       description="Find the minimum-energy (or EDP) mapping of one layer: exhaustive, random or "
-                                   "CP-SAT search over the mapspace, optionally constrained by a dataflow.")
+    p = sub.add_parser(
+        "map",
+        help="search the best mapping of one layer",
+        description="Find the minimum-energy (or EDP) mapping of one layer: exhaustive, random or "
+        "CP-SAT search over the mapspace, optionally constrained by a dataflow.",
+    )
     add_arch_network(p, layer=True)
     p.add_argument("--method", default="cpsat", choices=METHODS)
     p.add_argument("--objective", default="energy", choices=("energy", "edp"))
     add_accounting(p)
     p.add_argument("--constraints", default=None, help="a constraints YAML (fixed factors, orders, keep/bypass)")
-    p.add_argument("--time-limit", type=positive_float, default=None, metavar="S",
-                   help="wall-clock seconds (default: a reproducible budget: CP-SAT's deterministic time, "
-                        "random search's sample count, exhaustive to the end)")
+    p.add_argument(
+        "--time-limit",
+        type=positive_float,
+        default=None,
+        metavar="S",
+        help="wall-clock seconds (default: a reproducible budget: CP-SAT's deterministic time, "
+        "random search's sample count, exhaustive to the end)",
+    )
     p.add_argument("-T", type=positive_int, default=None, help="timesteps (default: the network file's)")
     p.add_argument("--seed", type=nonneg_int, default=0)
     p.add_argument("--workers", type=positive_int, default=2, help="CP-SAT worker threads")
     p.add_argument("--json", type=output_file, default=None, help="write the result as JSON to this file")
     p.add_argument("--out", type=output_file, default=None, help="write the best mapping to this file")
     p.add_argument("--format", default="yaml", choices=FORMATS, help="format of --out (default: yaml)")
-    p.add_argument("--export-timeloop", metavar="DIR", default=None,
-                   help="write arch, problem, mapping and ERT files for timeloop-model into DIR (a layer with T = 1)")
+    p.add_argument(
+        "--export-timeloop",
+        metavar="DIR",
+        default=None,
+        help="write arch, problem, mapping and ERT files for timeloop-model into DIR (a layer with T = 1)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd)

@@ -214,8 +214,12 @@ def pareto(
         text += "\n\n" + "; ".join(notes)
     if png:
         names = " / ".join(m.value for m in metrics)
-        plot_pareto(groups, png, title=f"{names[0].upper()}{names[1:]} Pareto front of {Path(results).name} "
-                                        f"(per {', '.join(f.value for f in fields)}; grey: dominated)")
+        plot_pareto(
+            groups,
+            png,
+            title=f"{names[0].upper()}{names[1:]} Pareto front of {Path(results).name} "
+            f"(per {', '.join(f.value for f in fields)}; grey: dominated)",
+        )
         _say(quiet, f"wrote {png}")
     return text
 
@@ -246,8 +250,15 @@ def _cmd(args: argparse.Namespace) -> int:
             raise UserError("--pareto takes only a results file, --axes, --group and --png")
         png = args.png or str(Path(args.pareto).with_suffix("")) + "-pareto.png"
         check_output("--png", "file", png)
-        print(pareto(args.pareto, png, quiet=args.quiet, axes=args.axes or "energy,latency,area",
-                     group=args.group or "network,T"))
+        print(
+            pareto(
+                args.pareto,
+                png,
+                quiet=args.quiet,
+                axes=args.axes or "energy,latency,area",
+                group=args.group or "network,T",
+            )
+        )
         return 0
     if not args.grid:
         raise UserError("give --grid GRID.yaml (run a sweep) or --pareto RESULTS.jsonl (its Pareto front)")

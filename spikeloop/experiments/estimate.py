@@ -79,9 +79,11 @@ def lth_nj(arch: Arch, e_ac: float) -> tuple[float, float]:
     profile's padding, FC layers as K x C) x E_AC."""
     net = load_network("lth")
     tool = arch.profile("sata-compat")
-    synops = sum(layer.macs * layer.mean_spike_density
-                 * scalesim.tool_output_scale(layer, tool.mac_padding or 0, fc_3x3=False)
-                 for layer in net.layers if layer.has_weights)
+    synops = sum(
+        layer.macs * layer.mean_spike_density * scalesim.tool_output_scale(layer, tool.mac_padding or 0, fc_3x3=False)
+        for layer in net.layers
+        if layer.has_weights
+    )
     return synops * e_ac * 1e-3, synops
 
 
@@ -108,28 +110,42 @@ def rows(quiet: bool = True) -> list[Row]:  # noqa: ARG001 - same signature as e
         if name in LIST_WORKS:
             inp = LIST_WORKS[name]
             nj, macs = list_work_nj(inp, e_ac)
-            note = (f"script's conv list ({macs / 1e6:.1f} M MACs/timestep, FC 8192-1024-512) x T={inp.timesteps}"
-                    f" x {inp.sparsity_note} x E_AC {e_ac:.4f} pJ")
+            note = (
+                f"script's conv list ({macs / 1e6:.1f} M MACs/timestep, FC 8192-1024-512) x T={inp.timesteps}"
+                f" x {inp.sparsity_note} x E_AC {e_ac:.4f} pJ"
+            )
         elif name == "LTH":
             nj, synops = lth_nj(arch, e_ac)
-            note = (f"SATA_Sim's MAC count of lth (padding 1, FC as K x C) = {synops / 1e6:.1f} M, "
-                    f"{LTH_WEIGHT_SPARSITY_NOTE}")
+            note = (
+                f"SATA_Sim's MAC count of lth (padding 1, FC as K x C) = {synops / 1e6:.1f} M, "
+                f"{LTH_WEIGHT_SPARSITY_NOTE}"
+            )
         else:
             nj = tdbn_nj(arch)
-            note = ("TDBN paper's own op counts (1.8e9 adds, 3.4e7 mults) x 8-bit adder / multiplier energy at "
-                    "250 MHz, as the public script (no E_AC, no sparsity)")
-        out.append(Row(id=f"table2-est-{name}", paper=PAPER_NJ[name], ours=nj, unit="nJ", note=note,
-                       command=COMMAND))
+            note = (
+                "TDBN paper's own op counts (1.8e9 adds, 3.4e7 mults) x 8-bit adder / multiplier energy at "
+                "250 MHz, as the public script (no E_AC, no sparsity)"
+            )
+        out.append(Row(id=f"table2-est-{name}", paper=PAPER_NJ[name], ours=nj, unit="nJ", note=note, command=COMMAND))
     script = {r.id: r.ours for r in out}
     for name in ("SBP", "BNTT", "Direct", "TSSL", "LTH", "TDBN"):
         nj, accs = workload_nj(name, e_ac)
         vs = script[f"table2-est-{name}"]
         same = abs(nj / vs - 1) < 1e-9
-        out.append(Row(
-            id=f"table2-est-{name}-workload", paper=None, ours=nj, unit="nJ",
-            note=f"plain count on archspecs/networks/{NETWORK[name]}.yaml: {accs / 1e6:.1f} M non-zero synops "
-                 f"(dense MACs x (1 - sigma), padding 1, FC 1x1) x E_AC: "
-                 + ("the script counts the same for this work" if same
-                    else f"x{nj / vs:.2f} the script's count, why the column needs the script's counting"),
-            command=COMMAND))
+        out.append(
+            Row(
+                id=f"table2-est-{name}-workload",
+                paper=None,
+                ours=nj,
+                unit="nJ",
+                note=f"plain count on archspecs/networks/{NETWORK[name]}.yaml: {accs / 1e6:.1f} M non-zero synops "
+                f"(dense MACs x (1 - sigma), padding 1, FC 1x1) x E_AC: "
+                + (
+                    "the script counts the same for this work"
+                    if same
+                    else f"x{nj / vs:.2f} the script's count, why the column needs the script's counting"
+                ),
+                command=COMMAND,
+            )
+        )
     return out

@@ -185,8 +185,12 @@ def write_store(arch_name: str, time_limit_s: float | None, workers: int, path: 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog=COMMAND, description=__doc__.split("\n\n")[0])
-    p.add_argument("--time-limit", type=positive_float, default=None,
-                   help="wall-clock seconds per layer shape (default: CP-SAT's deterministic budget, reproducible)")
+    p.add_argument(
+        "--time-limit",
+        type=positive_float,
+        default=None,
+        help="wall-clock seconds per layer shape (default: CP-SAT's deterministic budget, reproducible)",
+    )
     p.add_argument("--workers", type=positive_int, default=2, help="CP-SAT workers")
     p.add_argument("--out", type=Path, default=STORE, help=f"store file (default {STORE.name} beside this module)")
     args = p.parse_args(argv)

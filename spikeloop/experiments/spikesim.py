@@ -63,14 +63,24 @@ PAPER_F6A = {2: 1.38, 4: 2.41}
 _RUNS: dict[tuple, tuple[Arch, NetworkResult]] = {}
 
 
-def _eval(arch: Arch, network: str, *, profile: str, timesteps: int | None = None,
-          latency: str | None = None, lif_sharing: int | None = None) -> NetworkResult:
+def _eval(
+    arch: Arch,
+    network: str,
+    *,
+    profile: str,
+    timesteps: int | None = None,
+    latency: str | None = None,
+    lif_sharing: int | None = None,
+) -> NetworkResult:
     """The engine on a shipped network (memoised per arch object and arguments: rows share runs)."""
     key = (id(arch), network, profile, timesteps, latency, lif_sharing)
     hit = _RUNS.get(key)
     if hit is None or hit[0] is not arch:
-        res = run_network(arch, network_of(network, timesteps),
-                          opts=Options(profile=profile, latency=latency, lif_sharing=lif_sharing))
+        res = run_network(
+            arch,
+            network_of(network, timesteps),
+            opts=Options(profile=profile, latency=latency, lif_sharing=lif_sharing),
+        )
         hit = _RUNS[key] = (arch, res)
     return hit[1]
 
@@ -93,14 +103,22 @@ def table2_rows(arch: Arch) -> list[Row]:
     for w in WORKS:
         compat = _eval(arch, w.network, profile=COMPAT).total.total_energy_pj * 1e-3
         native = _eval(arch, w.network, profile=NATIVE).total.total_energy_pj * 1e-3
-        why = ("the paper's exact VGG9 variant is unknown; this VGG9 is a guess"
-               if w.row in ("SBP", "BNTT") else "the public ELA energy formula, dense, no sparsity dependence")
-        rows.append(Row(
-            id=f"table2-spikesim-{w.row}", paper=PAPER_TABLE2_NJ[w.row], ours=compat, unit="nJ",
-            note=f"{COMPAT} on {w.network}: {w.described}; {why}; native profile (event, pipelined): "
-                 f"{native:.3g} nJ",
-            command=f"spikeloop evaluate --arch {ARCH} --network {w.network} --profile {COMPAT}",
-        ))
+        why = (
+            "the paper's exact VGG9 variant is unknown; this VGG9 is a guess"
+            if w.row in ("SBP", "BNTT")
+            else "the public ELA energy formula, dense, no sparsity dependence"
+        )
+        rows.append(
+            Row(
+                id=f"table2-spikesim-{w.row}",
+                paper=PAPER_TABLE2_NJ[w.row],
+                ours=compat,
+                unit="nJ",
+                note=f"{COMPAT} on {w.network}: {w.described}; {why}; native profile (event, pipelined): "
+                f"{native:.3g} nJ",
+                command=f"spikeloop evaluate --arch {ARCH} --network {w.network} --profile {COMPAT}",
+            )
+        )
     return rows
 
 
@@ -116,13 +134,20 @@ def table2_x_rows(arch: Arch) -> list[Row]:
         t = network_of(w.network).timesteps
         ratio = base / work
         same = "=" if math.isclose(ratio, base_t / t, rel_tol=1e-9) else "vs"
-        out.append(Row(
-            id=f"table2-x-spikesim-{w.row}", paper=PAPER_TABLE2_X[w.row], ours=ratio, unit="x",
-            note=(f"{COMPAT} on {w.network}: E(T={base_t}, the baseline's) / E(T={t}) = {base * 1e-3:.4g} / "
-                  f"{work * 1e-3:.4g} nJ {same} the T ratio {base_t / t:.4g} (the public ELA energy is per PE "
-                  "cycle and timestep, whatever the sparsity)"),
-            command=f"spikeloop evaluate --arch {ARCH} --network {w.network} --profile {COMPAT} -T {base_t}",
-        ))
+        out.append(
+            Row(
+                id=f"table2-x-spikesim-{w.row}",
+                paper=PAPER_TABLE2_X[w.row],
+                ours=ratio,
+                unit="x",
+                note=(
+                    f"{COMPAT} on {w.network}: E(T={base_t}, the baseline's) / E(T={t}) = {base * 1e-3:.4g} / "
+                    f"{work * 1e-3:.4g} nJ {same} the T ratio {base_t / t:.4g} (the public ELA energy is per PE "
+                    "cycle and timestep, whatever the sparsity)"
+                ),
+                command=f"spikeloop evaluate --arch {ARCH} --network {w.network} --profile {COMPAT} -T {base_t}",
+            )
+        )
     return out
 
 
@@ -151,10 +176,14 @@ def _f4a_parts(arch: Arch, profile: str, latency: str) -> tuple[float, float, fl
 
 def _f4a_note(arch: Arch, profile: str, latency: str) -> str:
     edp, er, dr, slow = _f4a_parts(arch, profile, latency)
-    how = (f"D = sum of the layers' per-timestep times + {F4A_T - 1} x the slowest ({slow})" if latency == "pipelined"
-           else "D = the layers one after another, every timestep")
-    return (f"EDP(T={F4A_T})/EDP(T=1), {F4A_NETWORK}, {profile} energy, {latency} latency: E x{er:.2f}, "
-            f"D x{dr:.2f} ({how})")
+    how = (
+        f"D = sum of the layers' per-timestep times + {F4A_T - 1} x the slowest ({slow})"
+        if latency == "pipelined"
+        else "D = the layers one after another, every timestep"
+    )
+    return (
+        f"EDP(T={F4A_T})/EDP(T=1), {F4A_NETWORK}, {profile} energy, {latency} latency: E x{er:.2f}, D x{dr:.2f} ({how})"
+    )
 
 
 def f4a_edp_row(arch: Arch) -> Row:
@@ -163,8 +192,11 @@ def f4a_edp_row(arch: Arch) -> Row:
     values = {k: v[0] for k, v in parts.items()}
     out = ", ".join(f"{p} {lat} {v:.2f}x" for (p, lat), v in values.items())
     e_lo, e_hi = min(v[1] for v in parts.values()), max(v[1] for v in parts.values())
-    grows = (f"energy grows x{e_lo:.2f} in all, so the latency rule sets the ratio" if e_hi - e_lo < 5e-3 else
-             f"energy grows x{e_lo:.2f} to x{e_hi:.2f}")
+    grows = (
+        f"energy grows x{e_lo:.2f} in all, so the latency rule sets the ratio"
+        if e_hi - e_lo < 5e-3
+        else f"energy grows x{e_lo:.2f} to x{e_hi:.2f}"
+    )
     output_size = arch.profile(COMPAT).output_size.value
     slow_native, slow_compat = _f4a_parts(arch, NATIVE, "pipelined")[3], _f4a_parts(arch, COMPAT, "pipelined")[3]
     if slow_native.split(",")[0] == slow_compat.split(",")[0]:
@@ -172,9 +204,14 @@ def f4a_edp_row(arch: Arch) -> Row:
     else:
         moved = f"its slowest layer is {slow_compat} instead of {slow_native}"
     return Row(
-        id="f4a-edp-ratio", paper=PAPER_F4A_EDP_RATIO, ours=values[(NATIVE, "pipelined")], unit="x",
-        note=(f"{_f4a_note(arch, NATIVE, 'pipelined')}. All four: {out}; {grows}; {COMPAT} charges {output_size} "
-              f"output sizes: {moved}"),
+        id="f4a-edp-ratio",
+        paper=PAPER_F4A_EDP_RATIO,
+        ours=values[(NATIVE, "pipelined")],
+        unit="x",
+        note=(
+            f"{_f4a_note(arch, NATIVE, 'pipelined')}. All four: {out}; {grows}; {COMPAT} charges {output_size} "
+            f"output sizes: {moved}"
+        ),
         command=f"spikeloop evaluate --arch {ARCH} --network {F4A_NETWORK} -T 4 --latency pipelined",
     )
 
@@ -187,11 +224,16 @@ def f4a_edp_variant_rows(arch: Arch) -> list[Row]:
             if (p, lat) == (NATIVE, "pipelined"):
                 continue
             flag = f" --profile {p}" if p != NATIVE else ""
-            out.append(Row(
-                id=f"f4a-edp-ratio-{p}-{lat}", paper=PAPER_F4A_EDP_RATIO, ours=_f4a_parts(arch, p, lat)[0], unit="x",
-                note=_f4a_note(arch, p, lat),
-                command=f"spikeloop evaluate --arch {ARCH} --network {F4A_NETWORK} -T 4{flag} --latency {lat}",
-            ))
+            out.append(
+                Row(
+                    id=f"f4a-edp-ratio-{p}-{lat}",
+                    paper=PAPER_F4A_EDP_RATIO,
+                    ours=_f4a_parts(arch, p, lat)[0],
+                    unit="x",
+                    note=_f4a_note(arch, p, lat),
+                    command=f"spikeloop evaluate --arch {ARCH} --network {F4A_NETWORK} -T 4{flag} --latency {lat}",
+                )
+            )
     return out
 
 
@@ -216,9 +258,14 @@ def f4a_dt_row(arch: Arch, fractions: Sequence[float] | None = None, source: str
     energies, latencies = _dt_runs(arch, steps)
     ours = dt.edp_reduction(energies, latencies, fractions)
     return Row(
-        id="f4a-dt-edp-reduction", paper=PAPER_F4A_DT_REDUCTION, ours=ours, unit="x",
-        note=(f"EDP(T={steps}) / (mean E x mean D) on {F4A_NETWORK}, native profile, with {source}; a proxy: the "
-              "VGG16 Tiny-ImageNet exit distribution is not available offline"),
+        id="f4a-dt-edp-reduction",
+        paper=PAPER_F4A_DT_REDUCTION,
+        ours=ours,
+        unit="x",
+        note=(
+            f"EDP(T={steps}) / (mean E x mean D) on {F4A_NETWORK}, native profile, with {source}; a proxy: the "
+            "VGG16 Tiny-ImageNet exit distribution is not available offline"
+        ),
         command=f"spikeloop evaluate --arch {ARCH} --network {F4A_NETWORK} -T 1 (and -T 2, 3, 4)",
         parts=(("mean_timesteps", dt.mean_timesteps(fractions)),),
     )
@@ -228,10 +275,15 @@ def f4a_dt_sensitivity_rows(arch: Arch) -> list[Row]:
     """``f4a-dt-edp-reduction-mean-<m>``: the EDP reduction of exits with mean m, and at the paper's mean."""
     energies, latencies = _dt_runs(arch, F4A_T)
     return dt.dt_sensitivity_rows(
-        id_prefix="f4a-dt-edp-reduction", reduction=lambda f: dt.edp_reduction(energies, latencies, f), steps=F4A_T,
-        unit="x", what=f"EDP(T={F4A_T}) / (mean E x mean D) on {F4A_NETWORK}, native profile",
+        id_prefix="f4a-dt-edp-reduction",
+        reduction=lambda f: dt.edp_reduction(energies, latencies, f),
+        steps=F4A_T,
+        unit="x",
+        what=f"EDP(T={F4A_T}) / (mean E x mean D) on {F4A_NETWORK}, native profile",
         command=f"spikeloop evaluate --arch {ARCH} --network {F4A_NETWORK} -T 1 (and -T 2, 3, 4)",
-        paper_mean=PAPER_DT_MEAN_TIMESTEPS, paper_value=PAPER_F4A_DT_REDUCTION)
+        paper_mean=PAPER_DT_MEAN_TIMESTEPS,
+        paper_value=PAPER_F4A_DT_REDUCTION,
+    )
 
 
 def unshared_fraction(reduction: float, sharing: int) -> float:
@@ -250,20 +302,26 @@ def f6a_rows(arch: Arch) -> list[Row]:
     membrane_share = dict(res.area_breakdown_um2)["lif_membrane_sram"] / lif_module_area_um2(res)
     implied = paper_implied_unshared(PAPER_F6A)
     spread = max(implied.values()) - min(implied.values())
-    fits = ("no single unshared fraction gives both" if spread > 0.01
-            else "one unshared fraction gives both")
+    fits = "no single unshared fraction gives both" if spread > 0.01 else "one unshared fraction gives both"
     paper_side = ", ".join(f"C#{n} needs u = {100 * u:.0f} %" for n, u in implied.items())
     rows = []
     for n in F6A_SHARING:
         ours = lif_area_reduction(arch, F6A_NETWORK, n, profile=NATIVE)
-        rows.append(Row(
-            id=f"f6a-c{n}-area", paper=PAPER_F6A[n], ours=ours, unit="x",
-            note=(f"LIF-module area C#1 / C#{n} on {F6A_NETWORK} (native: membrane SRAM of every firing layer, "
-                  f"divided by {n}, plus LIF datapaths that are not shared): the unshared datapaths are u = "
-                  f"{100 * (1 - membrane_share):.2f} % of the C#1 module, and C#n gives 1 / (u + (1 - u) / n); of "
-                  f"the paper's values, {paper_side}: {fits} (the public code has no LIF sharing)"),
-            command=f"spikeloop evaluate --arch {ARCH} --network {F6A_NETWORK} --lif-sharing {n}",
-        ))
+        rows.append(
+            Row(
+                id=f"f6a-c{n}-area",
+                paper=PAPER_F6A[n],
+                ours=ours,
+                unit="x",
+                note=(
+                    f"LIF-module area C#1 / C#{n} on {F6A_NETWORK} (native: membrane SRAM of every firing layer, "
+                    f"divided by {n}, plus LIF datapaths that are not shared): the unshared datapaths are u = "
+                    f"{100 * (1 - membrane_share):.2f} % of the C#1 module, and C#n gives 1 / (u + (1 - u) / n); of "
+                    f"the paper's values, {paper_side}: {fits} (the public code has no LIF sharing)"
+                ),
+                command=f"spikeloop evaluate --arch {ARCH} --network {F6A_NETWORK} --lif-sharing {n}",
+            )
+        )
     return rows
 
 

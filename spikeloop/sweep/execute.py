@@ -69,8 +69,9 @@ def _evaluate(task: Task) -> NetworkResult:
     if net.timesteps != p.T:
         net = net.with_timesteps(p.T)
     # the sweep is parallel across points: one solver thread per point
-    return run_network(arch, net, dataflow=None if p.dataflow == DEFAULT else p.dataflow,
-                       objective=p.objective or "energy", workers=1)
+    return run_network(
+        arch, net, dataflow=None if p.dataflow == DEFAULT else p.dataflow, objective=p.objective or "energy", workers=1
+    )
 
 
 def evaluate_point(task: Task) -> Record:

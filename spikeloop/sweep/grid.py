@@ -188,8 +188,10 @@ def _read_linked(node: Node, key: str) -> list[Axis]:
     for group in node.children(key):
         paths = group.keys()
         if len(paths) < 2:
-            raise SpecError(f"{group.where()}: a linked group needs at least two paths (one path alone goes under "
-                            f"overrides), got {len(paths)}")
+            raise SpecError(
+                f"{group.where()}: a linked group needs at least two paths (one path alone goes under "
+                f"overrides), got {len(paths)}"
+            )
         columns: list[list[Any]] = []
         for path in paths:
             values = group.raw(path)
@@ -197,8 +199,11 @@ def _read_linked(node: Node, key: str) -> list[Axis]:
                 raise group.error(path, f"expected a non-empty list of values, got {values!r}")
             if columns and len(values) != len(columns[0]):
                 count = f"{len(values)} value{'' if len(values) == 1 else 's'}"
-                raise group.error(path, f"{count}, but {paths[0]} has {len(columns[0])}: the paths of a linked group "
-                                        "take one value each per step")
+                raise group.error(
+                    path,
+                    f"{count}, but {paths[0]} has {len(columns[0])}: the paths of a linked group "
+                    "take one value each per step",
+                )
             columns.append(values)
         steps = tuple(zip(*columns, strict=True))
         first: dict[str, int] = {}
@@ -245,8 +250,9 @@ def _resolve_axes(base: Any, arch_file: str, axes: list[Axis]) -> list[tuple[tup
             try:
                 _validate_arch(data, arch_file)
             except SpecError as exc:
-                what = (f"step {i} ({_step_text([c for c, _ in setters], step)})" if axis.linked
-                        else f"value {step[0]!r}")
+                what = (
+                    f"step {i} ({_step_text([c for c, _ in setters], step)})" if axis.linked else f"value {step[0]!r}"
+                )
                 raise SpecError(f"{axis.where}: {what}: {exc}") from None
         resolved.append((tuple(setters), axis))
     return resolved

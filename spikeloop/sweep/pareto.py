@@ -137,9 +137,7 @@ def record_problem(rec: Record, axes: Sequence[Metric] = DEFAULT_AXES) -> str | 
 def usable(rec: Record, axes: Sequence[Metric] = DEFAULT_AXES) -> bool:
     """An ``ok`` record whose metrics on ``axes`` are all finite numbers."""
     return (
-        rec.get("status") == "ok"
-        and record_problem(rec, axes) is None
-        and all(math.isfinite(rec[m.key]) for m in axes)
+        rec.get("status") == "ok" and record_problem(rec, axes) is None and all(math.isfinite(rec[m.key]) for m in axes)
     )
 
 
@@ -236,11 +234,13 @@ def _all_columns(records: Sequence[Record]) -> list[Column]:
     cols = [Column("arch", lambda r: str(r.get("arch")), lambda r: str(r.get("arch")))]
     for path in paths:
         short = _short_path(path)
-        cols.append(Column(
-            path,
-            functools.partial(_override_value, path),
-            functools.partial(_override_label, path, short),
-        ))
+        cols.append(
+            Column(
+                path,
+                functools.partial(_override_value, path),
+                functools.partial(_override_label, path, short),
+            )
+        )
     cols.append(Column("dataflow", _flow, _flow))
     cols.append(Column("T", lambda r: str(r.get("T")), lambda r: f"T={r.get('T')}"))
     return cols
@@ -265,9 +265,7 @@ def design_columns(records: Sequence[Record]) -> list[Column]:
                 break
         else:
             kept.append((c, [], pattern))
-    return [
-        Column(f"{c.header} +{len(folded)}", c.value, c.label) if folded else c for c, folded, _ in kept
-    ]
+    return [Column(f"{c.header} +{len(folded)}", c.value, c.label) if folded else c for c, folded, _ in kept]
 
 
 def constants(records: Sequence[Record], group: Sequence[str] = ()) -> list[str]:
@@ -373,11 +371,16 @@ def render_pareto(groups: Sequence[ParetoGroup]) -> str:
                 return si(v * 1e-12, "J·s", 4)
             return f"{v:.4g}"
 
-        headers = ["#"] + [c.header for c in cols] + [
-            {"energy": "energy", "latency": "latency", "area": "area mm²", "edp": "EDP"}[m.value] for m in shown
-        ] + ["point"]
-        rows = [[str(i)] + [c.value(r) for c in cols] + [cell(r, m) for m in shown] + [r["point"]]
-                for i, r in enumerate(g.front, 1)]
+        headers = (
+            ["#"]
+            + [c.header for c in cols]
+            + [{"energy": "energy", "latency": "latency", "area": "area mm²", "edp": "EDP"}[m.value] for m in shown]
+            + ["point"]
+        )
+        rows = [
+            [str(i)] + [c.value(r) for c in cols] + [cell(r, m) for m in shown] + [r["point"]]
+            for i, r in enumerate(g.front, 1)
+        ]
         axes = " / ".join(m.value for m in g.axes)
         design = ", ".join(c.header for c in g.columns) or "nothing varies"
         parts.append(
@@ -443,12 +446,25 @@ def plot_pareto(groups: Sequence[ParetoGroup], png: str | Path, *, title: str = 
             for p, y_axis in enumerate(g.axes[1:]):
                 ax = axs[row][p]
                 fy, uy = _scaled([r[y_axis.key] for r in g.records], y_axis)
-                ax.scatter([r[x_axis.key] * fx for r in g.records], [r[y_axis.key] * fy for r in g.records],
-                           s=12, color="#C8C8C8", zorder=1)
+                ax.scatter(
+                    [r[x_axis.key] * fx for r in g.records],
+                    [r[y_axis.key] * fy for r in g.records],
+                    s=12,
+                    color="#C8C8C8",
+                    zorder=1,
+                )
                 for i, r in enumerate(g.front, 1):
                     x, y = r[x_axis.key] * fx, r[y_axis.key] * fy
-                    ax.scatter([x], [y], s=38, color=color[r.get("T")], marker=marker[_flow(r)],
-                               edgecolors="black", linewidths=0.5, zorder=3)
+                    ax.scatter(
+                        [x],
+                        [y],
+                        s=38,
+                        color=color[r.get("T")],
+                        marker=marker[_flow(r)],
+                        edgecolors="black",
+                        linewidths=0.5,
+                        zorder=3,
+                    )
                     ax.annotate(str(i), (x, y), xytext=(4, 3), textcoords="offset points", fontsize=8, zorder=4)
                 ax.set_xlabel(label(x_axis.quantity, ux))
                 ax.set_ylabel(label(y_axis.quantity, uy))
@@ -460,11 +476,17 @@ def plot_pareto(groups: Sequence[ParetoGroup], png: str | Path, *, title: str = 
                         plain_log_axis(axis)
                         axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
                 handles = [Line2D([], [], ls="", marker="o", color="#C8C8C8", label="dominated")]
-                handles += [Line2D([], [], ls="", marker="o", color=color[t], markeredgecolor="black",
-                                   label=f"front, T = {t}") for t in ts if any(r.get("T") == t for r in g.front)]
+                handles += [
+                    Line2D([], [], ls="", marker="o", color=color[t], markeredgecolor="black", label=f"front, T = {t}")
+                    for t in ts
+                    if any(r.get("T") == t for r in g.front)
+                ]
                 if len(flows) > 1:
-                    handles += [Line2D([], [], ls="", marker=marker[f], color="0.45", label=f)
-                                for f in flows if any(_flow(r) == f for r in g.front)]
+                    handles += [
+                        Line2D([], [], ls="", marker=marker[f], color="0.45", label=f)
+                        for f in flows
+                        if any(_flow(r) == f for r in g.front)
+                    ]
                 ax.legend(handles=handles, loc="best")
             for p in range(len(g.axes) - 1, npanels):
                 axs[row][p].set_visible(False)

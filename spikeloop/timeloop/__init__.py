@@ -22,6 +22,20 @@ from spikeloop.timeloop.export import (
     write_timeloop,
 )
 
-__all__ = ["PROFILE", "PROFILE_OPTIONS", "Case", "ExportError", "LevelResult", "Result", "check_exportable",
-           "load_case", "result_of", "run_model", "timeloop_accounting", "timeloop_files", "timeloop_layer",
-           "timeloop_warnings", "write_timeloop"]
+__all__ = [
+    "PROFILE",
+    "PROFILE_OPTIONS",
+    "Case",
+    "ExportError",
+    "LevelResult",
+    "Result",
+    "check_exportable",
+    "load_case",
+    "result_of",
+    "run_model",
+    "timeloop_accounting",
+    "timeloop_files",
+    "timeloop_layer",
+    "timeloop_warnings",
+    "write_timeloop",
+]

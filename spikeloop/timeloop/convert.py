@@ -52,13 +52,20 @@ from spikeloop.timeloop.files import (
 
 PROFILE = "timeloop"
 #: The options of the ``timeloop`` accounting profile (costmodel.accounting), fixed by issue 13.
-PROFILE_OPTIONS: dict[str, Any] = {"update_reads": True, "drain_reads": False, "halo_reuse": True,
-                                   "peer_forwarding": True}
+PROFILE_OPTIONS: dict[str, Any] = {
+    "update_reads": True,
+    "drain_reads": False,
+    "halo_reuse": True,
+    "peer_forwarding": True,
+}
 SPACE_TENSOR = {"Weights": Tensor.W, "Inputs": Tensor.I, "Outputs": Tensor.O}
 ROLE_DIM = {"R": Dim.R, "S": Dim.S, "P": Dim.P, "Q": Dim.Q, "C": Dim.C, "K": Dim.K, "N": Dim.N}
 #: Timeloop v3.0.3's ERT action names per spikeloop action, in its priority order (model/topology.hpp).
-ERT_ACTIONS = {Action.READ: ("random_read", "read"), Action.WRITE: ("random_fill", "write"),
-               Action.UPDATE: ("random_update", "random_fill", "write")}
+ERT_ACTIONS = {
+    Action.READ: ("random_read", "read"),
+    Action.WRITE: ("random_fill", "write"),
+    Action.UPDATE: ("random_update", "random_fill", "write"),
+}
 COMPUTE_ACTIONS = ("mac_random", "mult_random", "mac", "mult", "compute")
 
 
@@ -87,9 +94,11 @@ def _energy(s: Storage, table: dict[str, float] | None, action: Action, ert_file
         for name in ERT_ACTIONS[action]:
             if name in table:
                 return table[name] / s.block_size
-        raise SpecError(f"{ert_file}: ERT.tables: the entry for {s.name} has no "
-                        f"{' / '.join(ERT_ACTIONS[action])} action (spikeloop does not have Timeloop's built-in "
-                        "energy model)")
+        raise SpecError(
+            f"{ert_file}: ERT.tables: the entry for {s.name} has no "
+            f"{' / '.join(ERT_ACTIONS[action])} action (spikeloop does not have Timeloop's built-in "
+            "energy model)"
+        )
     if s.vector_access_pj is not None:
         return s.vector_access_pj / s.block_size
     return 0.0
@@ -118,14 +127,19 @@ def _kept(tl: TLArch, m: TLMapping) -> tuple[frozenset[str], ...]:
     for i, s in enumerate(tl.storage):
         lv = m.levels[s.name]
         if i == 0 and lv.bypass:
-            raise SpecError(f"{m.file}: mapping: the outermost level {s.name} cannot bypass "
-                            f"{sorted(lv.bypass)[0]}")
+            raise SpecError(f"{m.file}: mapping: the outermost level {s.name} cannot bypass {sorted(lv.bypass)[0]}")
         out.append(frozenset(d for d in DATA_SPACES if d not in lv.bypass))
     return tuple(out)
 
 
-def to_arch(tl: TLArch, ert: dict[str, dict[str, float]] | None, art: dict[str, dict[str, float]] | None,
-            kept: tuple[frozenset[str], ...], accounting: Accounting, ert_file: str = "ERT") -> Arch:
+def to_arch(
+    tl: TLArch,
+    ert: dict[str, dict[str, float]] | None,
+    art: dict[str, dict[str, float]] | None,
+    kept: tuple[frozenset[str], ...],
+    accounting: Accounting,
+    ert_file: str = "ERT",
+) -> Arch:
     """spikeloop's Arch of a Timeloop architecture (see the module docstring)."""
     levels = []
     n = len(tl.storage)
@@ -133,17 +147,19 @@ def to_arch(tl: TLArch, ert: dict[str, dict[str, float]] | None, art: dict[str, 
         child = tl.storage[i + 1] if i + 1 < n else tl.arithmetic
         fx, fy = child.mesh_x / s.mesh_x, child.mesh_y / s.mesh_y
         if not (fx.is_integer() and fy.is_integer()) or child.instances % s.instances:
-            raise SpecError(f"{s.where}: {child.name} ({child.mesh_x} x {child.mesh_y}) is not a whole fanout of "
-                            f"{s.name} ({s.mesh_x} x {s.mesh_y}); spikeloop needs each level's mesh to divide the "
-                            "next one's")
+            raise SpecError(
+                f"{s.where}: {child.name} ({child.mesh_x} x {child.mesh_y}) is not a whole fanout of "
+                f"{s.name} ({s.mesh_x} x {s.mesh_y}); spikeloop needs each level's mesh to divide the "
+                "next one's"
+            )
         if s.shared_elements_per_cycle is not None:
-            raise SpecError(f"{s.where}: shared_bandwidth is not supported; give read_bandwidth and "
-                            "write_bandwidth")
+            raise SpecError(f"{s.where}: shared_bandwidth is not supported; give read_bandwidth and write_bandwidth")
         table = (ert or {}).get(s.name)
-        if table is None and s.vector_access_pj is None and "dummy" not in s.cls and ert is not None \
-                and kept[i]:
-            raise SpecError(f"{ert_file}: ERT.tables: no entry for {s.name} (spikeloop does not have Timeloop's "
-                            "built-in energy model: give its read and write energies in the ERT)")
+        if table is None and s.vector_access_pj is None and "dummy" not in s.cls and ert is not None and kept[i]:
+            raise SpecError(
+                f"{ert_file}: ERT.tables: no entry for {s.name} (spikeloop does not have Timeloop's "
+                "built-in energy model: give its read and write energies in the ERT)"
+            )
         keeps = frozenset(SPACE_TENSOR[d] for d in DATA_SPACES)
         if i == 0:
             keeps = frozenset(TENSORS)
@@ -152,33 +168,53 @@ def to_arch(tl: TLArch, ert: dict[str, dict[str, float]] | None, art: dict[str, 
         if _has(Level, "element_bits"):
             kw["element_bits"] = tuple((t, s.word_bits) for t in sorted(keeps - {Tensor.U}, key=TENSORS.index))
         width = s.word_bits * s.block_size
-        levels.append(Level(
-            name=s.name, keeps=keeps, capacity_bits=None if cap is None else max(cap * s.word_bits, 1),
-            word_bits=_pow2(width),
-            read_bandwidth_bits_per_cycle=None if s.read_elements_per_cycle is None
-            else s.read_elements_per_cycle * s.word_bits,
-            write_bandwidth_bits_per_cycle=None if s.write_elements_per_cycle is None
-            else s.write_elements_per_cycle * s.word_bits,
-            energy_pj=tuple((a, _energy(s, table, Action.UPDATE if (i == 0 and a is Action.WRITE) else a, ert_file))
-                            for a in (Action.READ, Action.WRITE, Action.UPDATE)),
-            access_granularity=Granularity.ELEMENT, area_um2=((art or {}).get(s.name) or {}).get("area", 0.0),
-            fanout=Fanout(x=int(fx), y=int(fy)), **kw))
+        levels.append(
+            Level(
+                name=s.name,
+                keeps=keeps,
+                capacity_bits=None if cap is None else max(cap * s.word_bits, 1),
+                word_bits=_pow2(width),
+                read_bandwidth_bits_per_cycle=None
+                if s.read_elements_per_cycle is None
+                else s.read_elements_per_cycle * s.word_bits,
+                write_bandwidth_bits_per_cycle=None
+                if s.write_elements_per_cycle is None
+                else s.write_elements_per_cycle * s.word_bits,
+                energy_pj=tuple(
+                    (a, _energy(s, table, Action.UPDATE if (i == 0 and a is Action.WRITE) else a, ert_file))
+                    for a in (Action.READ, Action.WRITE, Action.UPDATE)
+                ),
+                access_granularity=Granularity.ELEMENT,
+                area_um2=((art or {}).get(s.name) or {}).get("area", 0.0),
+                fanout=Fanout(x=int(fx), y=int(fy)),
+                **kw,
+            )
+        )
     ar = tl.arithmetic
     table = (ert or {}).get(ar.name, {})
     mac_pj = next((table[a] for a in COMPUTE_ACTIONS if a in table), None)
     if mac_pj is None:
         if ert is None:
-            raise SpecError(f"{ar.where}: no ERT given: spikeloop does not have Timeloop's built-in energy model "
-                            "(give ERT.yaml)")
-        raise SpecError(f"{ert_file}: ERT.tables: no entry with a compute action ({', '.join(COMPUTE_ACTIONS)}) "
-                        f"for {ar.name}")
+            raise SpecError(
+                f"{ar.where}: no ERT given: spikeloop does not have Timeloop's built-in energy model (give ERT.yaml)"
+            )
+        raise SpecError(
+            f"{ert_file}: ERT.tables: no entry with a compute action ({', '.join(COMPUTE_ACTIONS)}) for {ar.name}"
+        )
     ckw: dict[str, Any] = {}
     if _has(Compute, "mac_pj"):
         ckw["mac_pj"] = mac_pj
     compute = Compute(ac_pj=mac_pj, lif_pj=0.0, area_um2=((art or {}).get(ar.name) or {}).get("area", 0.0), **ckw)
-    return Arch(name=f"timeloop:{tl.file}", clock_hz=1e9, levels=tuple(levels), compute=compute,
-                source=f"converted from {tl.file} by spikeloop timeloop-model", file=tl.file,
-                profiles=(Accounting(), accounting), default_profile=PROFILE)
+    return Arch(
+        name=f"timeloop:{tl.file}",
+        clock_hz=1e9,
+        levels=tuple(levels),
+        compute=compute,
+        source=f"converted from {tl.file} by spikeloop timeloop-model",
+        file=tl.file,
+        profiles=(Accounting(), accounting),
+        default_profile=PROFILE,
+    )
 
 
 @functools.cache
@@ -191,10 +227,22 @@ def engine_prices_macs() -> bool:
         return False
     from costmodel.types import Activation
 
-    arch = Arch(name="probe", clock_hz=1e9, compute=Compute(ac_pj=1.0, lif_pj=0.0, mac_pj=1.0),
-                levels=(Level(name="M", keeps=frozenset(TENSORS), capacity_bits=None, word_bits=8,
-                              read_bandwidth_bits_per_cycle=None, write_bandwidth_bits_per_cycle=None,
-                              energy_pj=()),))
+    arch = Arch(
+        name="probe",
+        clock_hz=1e9,
+        compute=Compute(ac_pj=1.0, lif_pj=0.0, mac_pj=1.0),
+        levels=(
+            Level(
+                name="M",
+                keeps=frozenset(TENSORS),
+                capacity_bits=None,
+                word_bits=8,
+                read_bandwidth_bits_per_cycle=None,
+                write_bandwidth_bits_per_cycle=None,
+                energy_pj=(),
+            ),
+        ),
+    )
     layer = conv_layer("probe", K=1, C=1, P=1, R=1, input_bits=8, output_bits=8, activation=Activation.NONE)
     try:
         evaluate(arch, layer, Mapping(levels=(LevelMapping(),)))
@@ -217,8 +265,21 @@ def to_layer(p: TLProblem, bits: int) -> Layer:
         from costmodel.types import Activation
 
         kw["activation"] = Activation.NONE
-    return conv_layer("timeloop", T=1, N=b["N"], K=b["K"], C=b["C"], P=b["P"], Q=b["Q"], R=b["R"], S=b["S"],
-                      stride=p.stride, weight_bits=bits, psum_bits=bits, **kw)
+    return conv_layer(
+        "timeloop",
+        T=1,
+        N=b["N"],
+        K=b["K"],
+        C=b["C"],
+        P=b["P"],
+        Q=b["Q"],
+        R=b["R"],
+        S=b["S"],
+        stride=p.stride,
+        weight_bits=bits,
+        psum_bits=bits,
+        **kw,
+    )
 
 
 def to_mapping(tl: TLArch, m: TLMapping, kept: tuple[frozenset[str], ...]) -> Mapping:
@@ -226,10 +287,13 @@ def to_mapping(tl: TLArch, m: TLMapping, kept: tuple[frozenset[str], ...]) -> Ma
     for s, k in zip(tl.storage, kept, strict=True):
         lv = m.levels[s.name]
         bypass = frozenset(SPACE_TENSOR[d] for d in DATA_SPACES if d not in k)
-        out.append(LevelMapping(
-            temporal=tuple(Loop(ROLE_DIM[r], b) for r, b in lv.temporal),
-            spatial=tuple(Loop(ROLE_DIM[r], b, True, Axis(ax)) for r, b, ax in lv.spatial),
-            bypass=bypass))
+        out.append(
+            LevelMapping(
+                temporal=tuple(Loop(ROLE_DIM[r], b) for r, b in lv.temporal),
+                spatial=tuple(Loop(ROLE_DIM[r], b, True, Axis(ax)) for r, b, ax in lv.spatial),
+                bypass=bypass,
+            )
+        )
     return Mapping(levels=tuple(out))
 
 
@@ -258,13 +322,25 @@ def load_case(paths: list[str]) -> Case:
     mapping = to_mapping(tl, tl_map, kept)
     notes = list(inputs.notes) + list(problem.notes)
     if not engine_prices_macs():
-        notes.append("the engine cannot price multi-bit MACs yet (costmodel.evaluate reads the accumulate count): "
-                     "inputs stated as 1-bit, each MAC priced as one accumulate of the MAC's energy (same pJ)")
+        notes.append(
+            "the engine cannot price multi-bit MACs yet (costmodel.evaluate reads the accumulate count): "
+            "inputs stated as 1-bit, each MAC priced as one accumulate of the MAC's energy (same pJ)"
+        )
     if tl.skipped:
         notes.append(f"{arch_file}: components outside the loop nest skipped: {', '.join(tl.skipped)}")
-    return Case(arch=arch, layer=layer, mapping=mapping, accounting=accounting, tl_arch=tl, problem=problem,
-                tl_mapping=tl_map, kept=kept, missing_options=missing, notes=tuple(notes),
-                files=tuple(str(p) for p in paths))
+    return Case(
+        arch=arch,
+        layer=layer,
+        mapping=mapping,
+        accounting=accounting,
+        tl_arch=tl,
+        problem=problem,
+        tl_mapping=tl_map,
+        kept=kept,
+        missing_options=missing,
+        notes=tuple(notes),
+        files=tuple(str(p) for p in paths),
+    )
 
 
 # ------------------------------------------------------------------------------------------------ the result
@@ -305,22 +381,41 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "total_energy_pj": self.total_energy_pj, "fj_per_mac": self.fj_per_mac, "cycles": self.cycles,
-            "utilization": self.utilization, "macs": self.macs, "mac_energy_pj": self.mac_energy_pj,
-            "levels": [{"name": lv.name, "instances": lv.instances, "keeps": list(lv.kept),
-                        "energy_pj": lv.energy_pj, "counts": lv.counts} for lv in self.levels],
-            "profile": self.profile, "profile_options_missing": list(self.missing_options),
+            "total_energy_pj": self.total_energy_pj,
+            "fj_per_mac": self.fj_per_mac,
+            "cycles": self.cycles,
+            "utilization": self.utilization,
+            "macs": self.macs,
+            "mac_energy_pj": self.mac_energy_pj,
+            "levels": [
+                {
+                    "name": lv.name,
+                    "instances": lv.instances,
+                    "keeps": list(lv.kept),
+                    "energy_pj": lv.energy_pj,
+                    "counts": lv.counts,
+                }
+                for lv in self.levels
+            ],
+            "profile": self.profile,
+            "profile_options_missing": list(self.missing_options),
             "notes": list(self.notes),
         }
 
 
 #: spikeloop (tensor, action) -> Timeloop (data space, action). S written at the outermost level is the final
 #: Outputs update; S read at a level is its write-back toward the outermost.
-_TERMS = {(Tensor.W, Action.READ): ("Weights", "reads"), (Tensor.W, Action.WRITE): ("Weights", "fills"),
-          (Tensor.I, Action.READ): ("Inputs", "reads"), (Tensor.I, Action.WRITE): ("Inputs", "fills"),
-          (Tensor.O, Action.READ): ("Outputs", "reads"), (Tensor.O, Action.WRITE): ("Outputs", "fills"),
-          (Tensor.O, Action.UPDATE): ("Outputs", "updates"), (Tensor.S, Action.WRITE): ("Outputs", "updates"),
-          (Tensor.S, Action.READ): ("Outputs", "reads")}
+_TERMS = {
+    (Tensor.W, Action.READ): ("Weights", "reads"),
+    (Tensor.W, Action.WRITE): ("Weights", "fills"),
+    (Tensor.I, Action.READ): ("Inputs", "reads"),
+    (Tensor.I, Action.WRITE): ("Inputs", "fills"),
+    (Tensor.O, Action.READ): ("Outputs", "reads"),
+    (Tensor.O, Action.WRITE): ("Outputs", "fills"),
+    (Tensor.O, Action.UPDATE): ("Outputs", "updates"),
+    (Tensor.S, Action.WRITE): ("Outputs", "updates"),
+    (Tensor.S, Action.READ): ("Outputs", "reads"),
+}
 
 
 def result_of(case: Case, cost: Cost) -> Result:
@@ -340,16 +435,28 @@ def result_of(case: Case, cost: Cost) -> Result:
             counts.setdefault(space, {}).setdefault(action, 0.0)
             counts[space][action] += v
         energy = sum(v for k, v in cost.energy_pj.items() if k.component == lv.name)
-        levels.append(LevelResult(name=lv.name, instances=s.instances, kept=tuple(sorted(case.kept[i])),
-                                  counts=counts, energy_pj=energy))
+        levels.append(
+            LevelResult(
+                name=lv.name, instances=s.instances, kept=tuple(sorted(case.kept[i])), counts=counts, energy_pj=energy
+            )
+        )
     mac_e = sum(v for k, v in cost.energy_pj.items() if k.component == "compute")
     inst = case.tl_arch.arithmetic.instances
     util = cost.macs / (cost.cycles * inst) if cost.cycles else 0.0
-    profile = {f.name: getattr(case.accounting, f.name) for f in fields(case.accounting)
-               if f.name in PROFILE_OPTIONS}
-    return Result(levels=tuple(levels), macs=cost.macs, mac_energy_pj=mac_e, total_energy_pj=cost.total_energy_pj,
-                  cycles=cost.cycles, utilization=util, arithmetic_instances=inst, profile=profile,
-                  missing_options=case.missing_options, notes=case.notes, cost=cost)
+    profile = {f.name: getattr(case.accounting, f.name) for f in fields(case.accounting) if f.name in PROFILE_OPTIONS}
+    return Result(
+        levels=tuple(levels),
+        macs=cost.macs,
+        mac_energy_pj=mac_e,
+        total_energy_pj=cost.total_energy_pj,
+        cycles=cost.cycles,
+        utilization=util,
+        arithmetic_instances=inst,
+        profile=profile,
+        missing_options=case.missing_options,
+        notes=case.notes,
+        cost=cost,
+    )
 
 
 def run_model(paths: list[str]) -> tuple[Case, Result]:

@@ -51,11 +51,14 @@ def check_exportable(layer: Layer) -> None:
     """Refuse what Timeloop's conv problem cannot state: T > 1 and weightless (pool, add) layers."""
     t = layer.bound(Dim.T)
     if t != 1:
-        raise ExportError(f"layer {layer.name}: T = {t}: Timeloop's conv problem has no timestep dim; only a layer "
-                          "with T = 1 can be exported (give -T 1)")
+        raise ExportError(
+            f"layer {layer.name}: T = {t}: Timeloop's conv problem has no timestep dim; only a layer "
+            "with T = 1 can be exported (give -T 1)"
+        )
     if layer.kind not in (LayerKind.CONV, LayerKind.LINEAR):
-        raise ExportError(f"layer {layer.name}: a {layer.kind.value} layer has no weights: Timeloop's conv "
-                          "problem cannot state it")
+        raise ExportError(
+            f"layer {layer.name}: a {layer.kind.value} layer has no weights: Timeloop's conv problem cannot state it"
+        )
 
 
 def timeloop_layer(network: str, layer: str, timesteps: int | None) -> Layer:
@@ -116,8 +119,10 @@ def arch_dict(arch: Arch, layer: Layer) -> tuple[dict[str, Any], dict[str, Any]]
             attrs = {"word-bits": wb, "block-size": block, "memory_width": wb * block}
             if lv.capacity_bits is not None:
                 attrs["memory_depth"] = max(1, lv.capacity_bits // (wb * block))
-            for key, bw in (("read_bandwidth", lv.read_bandwidth_bits_per_cycle),
-                            ("write_bandwidth", lv.write_bandwidth_bits_per_cycle)):
+            for key, bw in (
+                ("read_bandwidth", lv.read_bandwidth_bits_per_cycle),
+                ("write_bandwidth", lv.write_bandwidth_bits_per_cycle),
+            ):
                 if bw is not None:
                     attrs[key] = bw / wb
             if inst > 1:
@@ -125,10 +130,16 @@ def arch_dict(arch: Arch, layer: Layer) -> tuple[dict[str, Any], dict[str, Any]]
             cls = "DRAM" if i == 0 and lv.capacity_bits is None else "SRAM"
             node["local"].append({"name": name, "class": cls, "attributes": attrs})
             per = block if lv.access_granularity is Granularity.ELEMENT else 1
-            tables.append({"name": f"{path}.{name}", "actions": [
-                {"name": "read", "arguments": None, "energy": lv.energy(Action.READ) * per},
-                {"name": "write", "arguments": None, "energy": lv.energy(Action.WRITE) * per},
-                {"name": "random_update", "arguments": None, "energy": lv.energy(Action.UPDATE) * per}]})
+            tables.append(
+                {
+                    "name": f"{path}.{name}",
+                    "actions": [
+                        {"name": "read", "arguments": None, "energy": lv.energy(Action.READ) * per},
+                        {"name": "write", "arguments": None, "energy": lv.energy(Action.WRITE) * per},
+                        {"name": "random_update", "arguments": None, "energy": lv.energy(Action.UPDATE) * per},
+                    ],
+                }
+            )
         if fan > 1:
             nxt = entries[n + 1][1] if n + 1 < len(entries) else "mac"
             child = {"name": f"{nxt}_array[0..{fan - 1}]", "local": []}
@@ -145,8 +156,7 @@ def arch_dict(arch: Arch, layer: Layer) -> tuple[dict[str, Any], dict[str, Any]]
         mac_attrs["meshX"] = mesh_x
     node["local"].append({"name": "mac", "class": "intmac", "attributes": mac_attrs})
     tables.append({"name": f"{path}.mac", "actions": [{"name": "compute", "arguments": None, "energy": pj}]})
-    return ({"architecture": {"version": 0.3, "subtree": [root]}},
-            {"ERT": {"version": 0.3, "tables": tables}})
+    return ({"architecture": {"version": 0.3, "subtree": [root]}}, {"ERT": {"version": 0.3, "tables": tables}})
 
 
 def problem_dict(layer: Layer) -> dict[str, Any]:
@@ -157,8 +167,15 @@ def problem_dict(layer: Layer) -> dict[str, Any]:
         "coefficients": [{"name": n, "default": 1} for n in ("Wstride", "Hstride", "Wdilation", "Hdilation")],
         "data-spaces": [
             {"name": "Weights", "projection": [[["C"]], [["M"]], [["R"]], [["S"]]]},
-            {"name": "Inputs", "projection": [[["N"]], [["C"]], [["R", "Wdilation"], ["P", "Wstride"]],
-                                              [["S", "Hdilation"], ["Q", "Hstride"]]]},
+            {
+                "name": "Inputs",
+                "projection": [
+                    [["N"]],
+                    [["C"]],
+                    [["R", "Wdilation"], ["P", "Wstride"]],
+                    [["S", "Hdilation"], ["Q", "Hstride"]],
+                ],
+            },
             {"name": "Outputs", "projection": [[["N"]], [["M"]], [["Q"]], [["P"]]], "read-write": True},
         ],
     }
@@ -178,8 +195,10 @@ def _temporal(name: str, lm: LevelMapping) -> tuple[dict[Dim, int], list[Dim]]:
             raise ExportError(f"level {name}: a temporal loop over T: Timeloop has no timestep dim")
         if lp.dim in factors:
             if order[-1] is not lp.dim:
-                raise ExportError(f"level {name}: two temporal loops of {lp.dim.value} with another loop between "
-                                  "them: Timeloop allows one loop per dim per level")
+                raise ExportError(
+                    f"level {name}: two temporal loops of {lp.dim.value} with another loop between "
+                    "them: Timeloop allows one loop per dim per level"
+                )
             factors[lp.dim] *= lp.bound
             continue
         factors[lp.dim] = lp.bound
@@ -202,19 +221,31 @@ def _spatial(name: str, lm: LevelMapping) -> dict[Axis, dict[Dim, int]]:
 def _spatial_directive(target: str, factors: dict[Dim, int], split_x: bool) -> dict[str, Any]:
     dims = list(factors)
     rest = [d for d in TL_ORDER if d not in factors]
-    return {"target": target, "type": "spatial",
-            "factors": " ".join(f"{TL_DIM[d]}={factors.get(d, 1)}" for d in TL_ORDER),
-            "permutation": "".join(TL_DIM[d] for d in dims + rest), "split": len(TL_ORDER) if split_x else 0}
+    return {
+        "target": target,
+        "type": "spatial",
+        "factors": " ".join(f"{TL_DIM[d]}={factors.get(d, 1)}" for d in TL_ORDER),
+        "permutation": "".join(TL_DIM[d] for d in dims + rest),
+        "split": len(TL_ORDER) if split_x else 0,
+    }
 
 
 def _bypass(target: str, kept: frozenset[Tensor]) -> dict[str, Any]:
-    return {"target": target, "type": "bypass", "keep": [TL_SPACE[t] for t in TL_SPACE if t in kept],
-            "bypass": [TL_SPACE[t] for t in TL_SPACE if t not in kept]}
+    return {
+        "target": target,
+        "type": "bypass",
+        "keep": [TL_SPACE[t] for t in TL_SPACE if t in kept],
+        "bypass": [TL_SPACE[t] for t in TL_SPACE if t not in kept],
+    }
 
 
 def _ones(target: str) -> dict[str, Any]:
-    return {"target": target, "type": "temporal", "factors": " ".join(f"{TL_DIM[d]}=1" for d in TL_ORDER),
-            "permutation": "".join(TL_DIM[d] for d in TL_ORDER)}
+    return {
+        "target": target,
+        "type": "temporal",
+        "factors": " ".join(f"{TL_DIM[d]}=1" for d in TL_ORDER),
+        "permutation": "".join(TL_DIM[d] for d in TL_ORDER),
+    }
 
 
 def mapping_dict(arch: Arch, layer: Layer, mapping: Mapping) -> dict[str, Any]:
@@ -227,21 +258,28 @@ def mapping_dict(arch: Arch, layer: Layer, mapping: Mapping) -> dict[str, Any]:
     for lv, lm in zip(arch.levels, mapping.levels, strict=True):
         factors, order = _temporal(lv.name, lm)
         perm = [TL_DIM[d] for d in reversed(order)] + [TL_DIM[d] for d in TL_ORDER if d not in order]
-        out.append({"target": lv.name, "type": "temporal",
-                    "factors": " ".join(f"{TL_DIM[d]}={factors.get(d, 1)}" for d in TL_ORDER),
-                    "permutation": "".join(perm)})
+        out.append(
+            {
+                "target": lv.name,
+                "type": "temporal",
+                "factors": " ".join(f"{TL_DIM[d]}={factors.get(d, 1)}" for d in TL_ORDER),
+                "permutation": "".join(perm),
+            }
+        )
         axes = _spatial(lv.name, lm)
         fo = lv.fanout
         if fo.x > 1 and fo.y > 1:
             out.append(_spatial_directive(lv.name, axes[Axis.X], True))
             out.append(_bypass(lv.name, lv.keeps - lm.bypass))
-            out += [_ones(f"{lv.name}_y"), _spatial_directive(f"{lv.name}_y", axes[Axis.Y], False),
-                    _bypass(f"{lv.name}_y", frozenset())]
+            out += [
+                _ones(f"{lv.name}_y"),
+                _spatial_directive(f"{lv.name}_y", axes[Axis.Y], False),
+                _bypass(f"{lv.name}_y", frozenset()),
+            ]
             continue
         if axes[Axis.X] or axes[Axis.Y] or fo.size > 1:
             if axes[Axis.X] and axes[Axis.Y]:
-                raise ExportError(f"level {lv.name}: spatial loops on both axes of a 1-D fanout "
-                                  f"({fo.x} x {fo.y})")
+                raise ExportError(f"level {lv.name}: spatial loops on both axes of a 1-D fanout ({fo.x} x {fo.y})")
             out.append(_spatial_directive(lv.name, axes[Axis.X] or axes[Axis.Y], fo.y == 1))
         out.append(_bypass(lv.name, lv.keeps - lm.bypass))
     return {"mapping": out}
@@ -253,9 +291,11 @@ def _dump(doc: dict[str, Any], header: str) -> str:
 
 
 def _header(arch: Arch, layer: Layer, what: str) -> str:
-    return (f"{what} of layer {layer.name} on arch {arch.name}, written by spikeloop for timeloop-model v3.0.3.\n"
-            "Not expressible in Timeloop and left out: the membrane U, output spikes S, LIF updates, static power,\n"
-            "network link energies; every data space at a level is stored at the level's word-bits.")
+    return (
+        f"{what} of layer {layer.name} on arch {arch.name}, written by spikeloop for timeloop-model v3.0.3.\n"
+        "Not expressible in Timeloop and left out: the membrane U, output spikes S, LIF updates, static power,\n"
+        "network link energies; every data space at a level is stored at the level's word-bits."
+    )
 
 
 def timeloop_warnings(arch: Arch, layer: Layer, mapping: Mapping) -> list[str]:
@@ -277,8 +317,10 @@ def timeloop_warnings(arch: Arch, layer: Layer, mapping: Mapping) -> list[str]:
         cap = max(1, lv.capacity_bits // (wb * block)) * block
         need = sum(float(tiles[(i, t)][0]) for t in TL_SPACE if (i, t) in tiles and t not in mapping.levels[i].bypass)
         if need > cap:
-            out.append(f"level {lv.name}: timeloop-model stores every data space there at {wb} bits: the mapping's "
-                       f"tiles ({need:,.0f} elements) exceed its {cap:,} elements and it will reject the mapping")
+            out.append(
+                f"level {lv.name}: timeloop-model stores every data space there at {wb} bits: the mapping's "
+                f"tiles ({need:,.0f} elements) exceed its {cap:,} elements and it will reject the mapping"
+            )
     return out
 
 
@@ -288,15 +330,20 @@ def timeloop_files(arch: Arch, layer: Layer, mapping: Mapping) -> dict[str, str]
     check_exportable(layer)
     a, ert = arch_dict(arch, layer)
     warn = "".join(f"\nWARNING: {w}" for w in timeloop_warnings(arch, layer, mapping))
-    return {"arch.yaml": _dump(a, _header(arch, layer, "Architecture")),
-            "problem.yaml": _dump(problem_dict(layer), _header(arch, layer, "Problem")),
-            "mapping.yaml": _dump(mapping_dict(arch, layer, mapping), _header(arch, layer, "Mapping")
-                                  + "\nPermutations are Timeloop's: innermost dim first." + warn),
-            "ERT.yaml": _dump(ert, _header(arch, layer, "Energy per vector access (pJ)"))}
+    return {
+        "arch.yaml": _dump(a, _header(arch, layer, "Architecture")),
+        "problem.yaml": _dump(problem_dict(layer), _header(arch, layer, "Problem")),
+        "mapping.yaml": _dump(
+            mapping_dict(arch, layer, mapping),
+            _header(arch, layer, "Mapping") + "\nPermutations are Timeloop's: innermost dim first." + warn,
+        ),
+        "ERT.yaml": _dump(ert, _header(arch, layer, "Energy per vector access (pJ)")),
+    }
 
 
-def write_timeloop(target: str | Path, arch: Arch, layer: Layer, mapping: Mapping, *,
-                   mapping_only: bool = False) -> list[Path]:
+def write_timeloop(
+    target: str | Path, arch: Arch, layer: Layer, mapping: Mapping, *, mapping_only: bool = False
+) -> list[Path]:
     """Write the Timeloop files: into the folder ``target`` (created; arch, problem, mapping, ERT), or with
     ``mapping_only`` the mapping alone to the file ``target``. Returns the paths written. Everything is checked
     before anything is written."""

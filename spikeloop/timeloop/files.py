@@ -42,9 +42,23 @@ COMPUTE_CLASSES = ("mac", "intmac", "fpmac", "compute")
 NETWORK_CLASSES = ("XY_NoC", "Legacy", "ReductionTree", "SimpleMulticast")
 TOP_KEYS_USED = ("architecture", "problem", "mapping", "ERT", "ART")
 #: Top-level keys Timeloop's front-end writes that do not change what timeloop-model computes for a mapping.
-TOP_KEYS_IGNORED = ("architecture_constraints", "mapspace_constraints", "mapspace", "mapper", "model",
-                    "compound_components", "components", "variables", "globals", "ERT_summary", "ART_summary",
-                    "dumped_by_timeloop_front_end", "version", "constraints", "layer_name")
+TOP_KEYS_IGNORED = (
+    "architecture_constraints",
+    "mapspace_constraints",
+    "mapspace",
+    "mapper",
+    "model",
+    "compound_components",
+    "components",
+    "variables",
+    "globals",
+    "ERT_summary",
+    "ART_summary",
+    "dumped_by_timeloop_front_end",
+    "version",
+    "constraints",
+    "layer_name",
+)
 #: Top-level keys that change timeloop-model's result in ways spikeloop does not model.
 TOP_KEYS_REFUSED = {"sparse_optimizations": "sparse optimizations (gating, skipping, compression)"}
 
@@ -75,8 +89,11 @@ class _Loader(yaml.SafeLoader):
                     continue
                 if first is not key_node:
                     raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {key} (first at line {first.start_mark.line + 1})",
-                        key_node.start_mark)
+                        None,
+                        None,
+                        f"duplicate key {key} (first at line {first.start_mark.line + 1})",
+                        key_node.start_mark,
+                    )
         return super().construct_mapping(node, deep=deep)
 
 
@@ -169,8 +186,7 @@ class TNode:
         return value
 
     def number(self, key: str, value: Any, *, minimum: float = 0.0) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-                or value < minimum:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < minimum:
             raise self.error(key, f"expected a number >= {minimum}, got {_shown(value)}")
         return float(value)
 
@@ -182,8 +198,9 @@ class TNode:
 
 
 def _shown(v: Any) -> str:
-    return f"the string {v!r}" if isinstance(v, str) else repr(v) if not isinstance(v, dict | list) else \
-        type(v).__name__
+    return (
+        f"the string {v!r}" if isinstance(v, str) else repr(v) if not isinstance(v, dict | list) else type(v).__name__
+    )
 
 
 # ------------------------------------------------------------------------------------------------ the merged inputs
@@ -207,14 +224,17 @@ def read_inputs(paths: Sequence[str | Path]) -> Inputs:
         data = load_timeloop_yaml(p)
         file = str(p)
         if not isinstance(data, dict):
-            raise SpecError(f"{file}: expected a mapping of top-level keys (architecture, problem, mapping, ERT, "
-                            f"ART), got {_shown(data)}")
+            raise SpecError(
+                f"{file}: expected a mapping of top-level keys (architecture, problem, mapping, ERT, "
+                f"ART), got {_shown(data)}"
+            )
         for key, value in data.items():
             if key in sections:
                 raise SpecError(f"{file}: {key}: also given in {sections[key][1]}")
             if key in TOP_KEYS_REFUSED:
-                raise SpecError(f"{file}: {key}: {TOP_KEYS_REFUSED[key]} are not supported by spikeloop's "
-                                f"Timeloop reader")
+                raise SpecError(
+                    f"{file}: {key}: {TOP_KEYS_REFUSED[key]} are not supported by spikeloop's Timeloop reader"
+                )
             if key in TOP_KEYS_USED:
                 sections[key] = (value, file)
             elif key in TOP_KEYS_IGNORED:
@@ -303,21 +323,29 @@ def _is(cls: str, classes: tuple[str, ...]) -> bool:
 
 #: Attribute keys that change timeloop-model's counts in ways spikeloop does not model.
 _UNSUPPORTED_ATTRS = {
-    "metadata_storage_width": "compressed metadata", "metadata_storage_depth": "compressed metadata",
-    "metadata_datawidth": "compressed metadata", "metadata_word_bits": "compressed metadata",
+    "metadata_storage_width": "compressed metadata",
+    "metadata_storage_depth": "compressed metadata",
+    "metadata_datawidth": "compressed metadata",
+    "metadata_word_bits": "compressed metadata",
     "metadata_block_size": "compressed metadata",
-    "compression_supported": "compression", "decompression_supported": "compression",
+    "compression_supported": "compression",
+    "decompression_supported": "compression",
     "concordant_compressed_tile_traversal": "compressed tile traversal",
-    "network_read": "user-defined networks", "network_fill": "user-defined networks",
-    "network_drain": "user-defined networks", "network_update": "user-defined networks",
+    "network_read": "user-defined networks",
+    "network_fill": "user-defined networks",
+    "network_drain": "user-defined networks",
+    "network_update": "user-defined networks",
     "min_utilization": "a minimum-utilisation constraint (a mapper setting)",
     "allow_overbooking": "overbooking",
 }
 
 
 def _attributes(node: TNode) -> TNode:
-    return node.child("attributes") if node.has("attributes") and node.get("attributes") is not None \
+    return (
+        node.child("attributes")
+        if node.has("attributes") and node.get("attributes") is not None
         else TNode({}, node.file, f"{node.path}.attributes")
+    )
 
 
 def _storage(node: TNode, name: str, cls: str, instances: int, inherited: dict[str, Any]) -> Storage:
@@ -327,8 +355,10 @@ def _storage(node: TNode, name: str, cls: str, instances: int, inherited: dict[s
         if a.has(key) and v not in (None, False, 0):
             raise a.error(key, f"{what} is not supported by spikeloop's Timeloop reader")
     if a.has("bandwidth"):
-        raise a.error("bandwidth", "deprecated in Timeloop (read as read = write = bandwidth / 2): give "
-                                   "read_bandwidth and write_bandwidth")
+        raise a.error(
+            "bandwidth",
+            "deprecated in Timeloop (read as read = write = bandwidth / 2): give read_bandwidth and write_bandwidth",
+        )
     wkey, word = a.first("word_bits", "word_width", "datawidth")
     word_bits = 16 if wkey is None else a.int(wkey, word)
     bkey, block = a.first("block_size", "n_words")
@@ -339,8 +369,9 @@ def _storage(node: TNode, name: str, cls: str, instances: int, inherited: dict[s
     if wdkey is not None:
         width = a.int(wdkey, width)
         if width % (word_bits * block_size):
-            raise a.error(wdkey, f"width {width} is not a multiple of word bits x block size "
-                                 f"({word_bits} x {block_size})")
+            raise a.error(
+                wdkey, f"width {width} is not a multiple of word bits x block size ({word_bits} x {block_size})"
+            )
         if bkey is not None and ckey is not None:
             if block_size * word_bits * cluster_size != width:
                 raise a.error(wdkey, "block size x word bits x cluster size != width")
@@ -351,8 +382,9 @@ def _storage(node: TNode, name: str, cls: str, instances: int, inherited: dict[s
         else:
             block_size, cluster_size = width // word_bits, 1
     if cluster_size != 1:
-        raise a.error(ckey or wdkey, "clustered storage (cluster_size > 1) is not supported by spikeloop's "
-                                     "Timeloop reader")
+        raise a.error(
+            ckey or wdkey, "clustered storage (cluster_size > 1) is not supported by spikeloop's Timeloop reader"
+        )
     size: int | None = None
     skey, raw = a.first("entries")
     if skey is not None:
@@ -379,11 +411,23 @@ def _storage(node: TNode, name: str, cls: str, instances: int, inherited: dict[s
         instances = a.int(ikey, inst)
     mesh_x, mesh_y = _mesh(a, instances, inherited)
     vkey, vae = a.first("vector_access_energy")
-    return Storage(name=name, cls=cls, instances=instances, mesh_x=mesh_x, mesh_y=mesh_y, word_bits=word_bits,
-                   block_size=block_size, cluster_size=cluster_size, size_elements=size,
-                   multiple_buffering=multiple_buffering, read_elements_per_cycle=bw("read_bandwidth"),
-                   write_elements_per_cycle=bw("write_bandwidth"), shared_elements_per_cycle=bw("shared_bandwidth"),
-                   vector_access_pj=None if vkey is None else a.number(vkey, vae), where=node.where())
+    return Storage(
+        name=name,
+        cls=cls,
+        instances=instances,
+        mesh_x=mesh_x,
+        mesh_y=mesh_y,
+        word_bits=word_bits,
+        block_size=block_size,
+        cluster_size=cluster_size,
+        size_elements=size,
+        multiple_buffering=multiple_buffering,
+        read_elements_per_cycle=bw("read_bandwidth"),
+        write_elements_per_cycle=bw("write_bandwidth"),
+        shared_elements_per_cycle=bw("shared_bandwidth"),
+        vector_access_pj=None if vkey is None else a.number(vkey, vae),
+        where=node.where(),
+    )
 
 
 def _mesh(a: TNode, instances: int, inherited: dict[str, Any]) -> tuple[int, int]:
@@ -441,8 +485,11 @@ class _ArchBuilder:
         elif _is(cls, COMPUTE_CLASSES):
             self.arith.append(_arithmetic(node, name, cls, instances, inh))
         elif _is(cls, NETWORK_CLASSES):
-            raise node.error("class", f"user-defined network {cls!r} is not supported by spikeloop's Timeloop "
-                                      "reader (the storage levels' inferred networks are)")
+            raise node.error(
+                "class",
+                f"user-defined network {cls!r} is not supported by spikeloop's Timeloop "
+                "reader (the storage levels' inferred networks are)",
+            )
         else:
             self.skipped.append(f"{name} ({cls})")
 
@@ -450,14 +497,17 @@ class _ArchBuilder:
         if not self.storage:
             raise SpecError(f"{where}: no storage level (classes containing {', '.join(STORAGE_CLASSES)})")
         if len(self.arith) != 1:
-            raise SpecError(f"{where}: expected one compute component (class containing "
-                            f"{', '.join(COMPUTE_CLASSES)}), got {len(self.arith)}")
+            raise SpecError(
+                f"{where}: expected one compute component (class containing "
+                f"{', '.join(COMPUTE_CLASSES)}), got {len(self.arith)}"
+            )
         names = [s.name for s in self.storage]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise SpecError(f"{where}: storage level name {dup[0]!r} used twice")
-        return TLArch(storage=tuple(self.storage), arithmetic=self.arith[0], file=self.file,
-                      skipped=tuple(self.skipped))
+        return TLArch(
+            storage=tuple(self.storage), arithmetic=self.arith[0], file=self.file, skipped=tuple(self.skipped)
+        )
 
 
 def _tree(b: _ArchBuilder, node: TNode, mult: int) -> None:
@@ -521,17 +571,26 @@ def _nodes(b: _ArchBuilder, items: Any, node: TNode, key: str, mult: int, mesh: 
             my = sp.int("meshY", sp.get("meshY", 1))
         if tag == "Container":
             if mx * my > 1:
-                dummy = TNode({"name": f"inter_{name}_spatial", "class": "dummy_storage",
-                               "attributes": {"width": 1, "depth": 1, "datawidth": 1}}, c.file, c.path)
+                dummy = TNode(
+                    {
+                        "name": f"inter_{name}_spatial",
+                        "class": "dummy_storage",
+                        "attributes": {"width": 1, "depth": 1, "datawidth": 1},
+                    },
+                    c.file,
+                    c.path,
+                )
                 b.component(dummy, f"inter_{name}_spatial", mult, {"meshX": mesh[0], "meshY": mesh[1]})
                 mult, mesh = mult * mx * my, (mesh[0] * mx, mesh[1] * my)
             continue
         if tag != "Component":
-            raise c.error(None, f"unknown node tag !{tag} (known: !Component, !Container, !Parallel, "
-                                "!Hierarchical)")
+            raise c.error(None, f"unknown node tag !{tag} (known: !Component, !Container, !Parallel, !Hierarchical)")
         if mx * my > 1:
-            raise c.error("spatial", "a component with its own spatial fanout is not supported: put it in a "
-                                     "!Container with spatial: {meshX, meshY}")
+            raise c.error(
+                "spatial",
+                "a component with its own spatial fanout is not supported: put it in a "
+                "!Container with spatial: {meshX, meshY}",
+            )
         b.component(c, name, mult, {"meshX": mesh[0], "meshY": mesh[1]})
 
 
@@ -546,8 +605,9 @@ def parse_arch(data: Any, file: str) -> TLArch:
     elif node.has("local"):
         _flat(b, node)
     elif node.has("storage") or node.has("arithmetic"):
-        raise node.error("storage", "the ISPASS-2019 list format is not supported; use the tree format "
-                                    "(subtree / local)")
+        raise node.error(
+            "storage", "the ISPASS-2019 list format is not supported; use the tree format (subtree / local)"
+        )
     else:
         raise node.error(None, "expected subtree (Timeloop's tree), local (flattened) or nodes (timeloopfe)")
     return b.done(node.where())
@@ -680,15 +740,31 @@ def _shape_roles(shape: TNode) -> dict[str, str]:
         name = dn.get("name")
         got[name] = (_projection_dims(dn.get("projection"), dn.where("projection")), bool(dn.get("read_write")))
     if set(got) != {"Weights", "Inputs", "Outputs"}:
-        raise shape.error("data_spaces", f"expected the data spaces Weights, Inputs, Outputs (a convolution), got "
-                                         f"{', '.join(map(str, got))}")
+        raise shape.error(
+            "data_spaces",
+            f"expected the data spaces Weights, Inputs, Outputs (a convolution), got {', '.join(map(str, got))}",
+        )
     w, i_, o = got["Weights"][0], got["Inputs"][0], got["Outputs"][0]
-    ok = (len(w) == 4 and all(len(r) == 1 for r in w) and len(i_) == 4 and len(i_[0]) == 1 and len(i_[1]) == 1
-          and len(i_[2]) == 2 and len(i_[3]) == 2 and len(o) == 4 and all(len(r) == 1 for r in o)
-          and got["Outputs"][1] and not got["Weights"][1] and not got["Inputs"][1])
+    ok = (
+        len(w) == 4
+        and all(len(r) == 1 for r in w)
+        and len(i_) == 4
+        and len(i_[0]) == 1
+        and len(i_[1]) == 1
+        and len(i_[2]) == 2
+        and len(i_[3]) == 2
+        and len(o) == 4
+        and all(len(r) == 1 for r in o)
+        and got["Outputs"][1]
+        and not got["Weights"][1]
+        and not got["Inputs"][1]
+    )
     if not ok:
-        raise shape.error("data_spaces", "not a convolution shape: expected Weights [C, M, R, S], Inputs [N, C, "
-                                         "R*d + P*s, S*d + Q*s], Outputs [N, M, Q, P] read-write")
+        raise shape.error(
+            "data_spaces",
+            "not a convolution shape: expected Weights [C, M, R, S], Inputs [N, C, "
+            "R*d + P*s, S*d + Q*s], Outputs [N, M, Q, P] read-write",
+        )
     n, c = i_[0][0], i_[1][0]
     r, p = i_[2]
     s, q = i_[3]
@@ -696,10 +772,17 @@ def _shape_roles(shape: TNode) -> dict[str, str]:
     roles = {"R": r, "S": s, "P": p, "Q": q, "C": c, "K": k, "N": n}
     weights_ok = sorted(x[0] for x in w) == sorted([c, k, r, s])
     outputs_ok = sorted(x[0] for x in o) == sorted([n, k, p, q])
-    if not k or not weights_ok or not outputs_ok or len(set(roles.values())) != 7 \
-            or sorted(dims) != sorted(roles.values()):
-        raise shape.error("data_spaces", "not a convolution shape: the dims of Weights, Inputs and Outputs do not "
-                                         "make R, S, P, Q, C, M, N")
+    if (
+        not k
+        or not weights_ok
+        or not outputs_ok
+        or len(set(roles.values())) != 7
+        or sorted(dims) != sorted(roles.values())
+    ):
+        raise shape.error(
+            "data_spaces",
+            "not a convolution shape: the dims of Weights, Inputs and Outputs do not make R, S, P, Q, C, M, N",
+        )
     return roles
 
 
@@ -709,8 +792,9 @@ def parse_problem(data: Any, file: str) -> TLProblem:
     shape = node.get("shape")
     if shape is None or isinstance(shape, str):
         if shape is not None and shape.lower() not in ("cnn-layer", "cnn_layer"):
-            raise node.error("shape", f"unknown named shape {shape!r}: give the shape inline (only cnn-layer is "
-                                      "built in)")
+            raise node.error(
+                "shape", f"unknown named shape {shape!r}: give the shape inline (only cnn-layer is built in)"
+            )
         roles = {d: d for d in CONV_DIMS}
     else:
         roles = _shape_roles(node.child("shape"))
@@ -720,8 +804,10 @@ def parse_problem(data: Any, file: str) -> TLProblem:
         if k in ("shape", "instance", "version"):
             continue
         if k not in allowed:
-            raise inst.error(str(inst.spelled[k]), f"unknown key in the problem instance (dims "
-                                                   f"{' '.join(roles.values())}; {', '.join(_INSTANCE_KEYS)})")
+            raise inst.error(
+                str(inst.spelled[k]),
+                f"unknown key in the problem instance (dims {' '.join(roles.values())}; {', '.join(_INSTANCE_KEYS)})",
+            )
     bounds = {}
     for role, name in roles.items():
         if not inst.has(name):
@@ -729,23 +815,26 @@ def parse_problem(data: Any, file: str) -> TLProblem:
         bounds[role] = inst.int(name, inst.get(name))
     stride = {k: inst.int(k, inst.get(k, 1)) for k in ("Wstride", "Hstride")}
     if stride["Wstride"] != stride["Hstride"]:
-        raise inst.error("Hstride", f"different strides along the two axes ({stride['Wstride']} and "
-                                    f"{stride['Hstride']}) are not supported")
+        raise inst.error(
+            "Hstride",
+            f"different strides along the two axes ({stride['Wstride']} and {stride['Hstride']}) are not supported",
+        )
     for k in ("Wdilation", "Hdilation"):
         if inst.int(k, inst.get(k, 1)) != 1:
             raise inst.error(k, "dilation is not supported")
     notes = []
     for k in ("Hpad", "Wpad"):
         if inst.has(k) and inst.get(k):
-            notes.append(f"{file}: problem.{k} ignored: Timeloop's conv has implicit padding (the input is "
-                         "(P - 1) x stride + R by (Q - 1) x stride + S)")
+            notes.append(
+                f"{file}: problem.{k} ignored: Timeloop's conv has implicit padding (the input is "
+                "(P - 1) x stride + R by (Q - 1) x stride + S)"
+            )
     dens = inst.get("densities") if inst.has("densities") else node.get("densities")
     if isinstance(dens, dict):
         for ds, v in dens.items():
             d = v.get("density", 1.0) if isinstance(v, dict) else v
             if d != 1.0 and d != 1:
-                raise SpecError(f"{file}: problem.densities.{ds}: sparse workloads (density {d}) are not "
-                                "supported")
+                raise SpecError(f"{file}: problem.densities.{ds}: sparse workloads (density {d}) are not supported")
     return TLProblem(bounds=bounds, names=roles, stride=stride["Wstride"], file=file, notes=tuple(notes))
 
 
@@ -780,8 +869,16 @@ _DIRECTIVE_KEYS = {
     "bypass": ("target", "type", "keep", "bypass"),
     "datatype": ("target", "type", "keep", "bypass"),
 }
-_DIRECTIVE_UNSUPPORTED = ("no_link_transfer", "no_multicast_no_reduction", "no_temporal_reuse", "skew",
-                          "confidence_threshold", "max_factors", "min_factors", "residual")
+_DIRECTIVE_UNSUPPORTED = (
+    "no_link_transfer",
+    "no_multicast_no_reduction",
+    "no_temporal_reuse",
+    "skew",
+    "confidence_threshold",
+    "max_factors",
+    "min_factors",
+    "residual",
+)
 
 
 def _factors(dn: TNode, problem: TLProblem) -> dict[str, int]:
@@ -797,8 +894,9 @@ def _factors(dn: TNode, problem: TLProblem) -> dict[str, int]:
         name, end = m.group(1), int(m.group(2))
         role = problem.role_of(name)
         if role is None:
-            raise dn.error("factors", f"dimension {name} is not a dim of the problem "
-                                      f"({' '.join(problem.names.values())})")
+            raise dn.error(
+                "factors", f"dimension {name} is not a dim of the problem ({' '.join(problem.names.values())})"
+            )
         if m.group(4) is not None and int(m.group(4)) != end:
             raise dn.error("factors", f"{m.group(0)}: residual (imperfect) factors are not supported")
         out[role] = problem.bounds[role] if end == 0 else end
@@ -884,13 +982,19 @@ def parse_mapping(data: Any, file: str, arch: TLArch, problem: TLProblem) -> TLM
         else:
             split = dn.int("split", dn.get("split", len(order)), minimum=0)
             idx = {r: j for j, r in enumerate(perm)}
-            loops = [(r, factors[r], "x" if idx[r] < split else "y") for r in reversed(perm)
-                     if factors.get(r, 1) > 1]
+            loops = [(r, factors[r], "x" if idx[r] < split else "y") for r in reversed(perm) if factors.get(r, 1) > 1]
             slot["spatial"] = tuple(loops)
-    levels = {n: LevelLoops(temporal=v.get("temporal", ()), spatial=v.get("spatial", ()),
-                            keep=v.get("keep", frozenset()), bypass=v.get("bypass", frozenset()),
-                            has_temporal="temporal" in v, has_spatial="spatial" in v)
-              for n, v in acc.items()}
+    levels = {
+        n: LevelLoops(
+            temporal=v.get("temporal", ()),
+            spatial=v.get("spatial", ()),
+            keep=v.get("keep", frozenset()),
+            bypass=v.get("bypass", frozenset()),
+            has_temporal="temporal" in v,
+            has_spatial="spatial" in v,
+        )
+        for n, v in acc.items()
+    }
     prod = {r: 1 for r in problem.bounds}
     for lv in levels.values():
         for r, b in lv.temporal:
@@ -899,6 +1003,8 @@ def parse_mapping(data: Any, file: str, arch: TLArch, problem: TLProblem) -> TLM
             prod[r] *= b
     for r, b in problem.bounds.items():
         if prod[r] != b:
-            raise SpecError(f"{file}: mapping: the factors of {problem.names[r]} multiply to {prod[r]}, the "
-                            f"problem's {problem.names[r]} is {b}")
+            raise SpecError(
+                f"{file}: mapping: the factors of {problem.names[r]} multiply to {prod[r]}, the "
+                f"problem's {problem.names[r]} is {b}"
+            )
     return TLMapping(levels=levels, file=file)
