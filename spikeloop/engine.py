@@ -200,6 +200,11 @@ def run_network(
             quiet=quiet,
         )
         fn, label = (lambda layer: mapping_of(searched[shape_key(layer)])), "best"
+        cut = sum(not r.reproducible for r in searched.values())
+        if cut:  # said in the table's header and the JSON's method: the same command may give another result
+            label = (
+                f"best ({cut} of {len(searched)} searches cut short by a wall-clock limit or Ctrl-C: not reproducible)"
+            )
     else:
         fn, label = mapper(
             arch,

@@ -158,3 +158,14 @@ def test_evaluate_best_reports_status_and_gap_per_layer(tmp_path: Path) -> None:
             assert la["search_status"] == "OPTIMAL" and la["gap"] is not None and la["gap"] < 1e-6
         else:
             assert la["search_status"] is None and la["gap"] is None
+
+
+def test_evaluate_best_says_when_a_wall_limit_made_it_irreproducible(tmp_path: Path) -> None:
+    out = tmp_path / "cut.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "spikeloop.cli", "evaluate", "--arch", "sata", "--network", "dvs-gesture",
+         "--dataflow", "best", "--time-limit", "0.001", "--json", str(out), "--quiet"],
+        env=ENV, capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    method = json.loads(out.read_text())["method"]
+    assert method.startswith("best (") and "not reproducible" in method and "not reproducible" in proc.stdout
