@@ -70,7 +70,7 @@ from costmodel.pricing import CostForm
 from costmodel.types import DIMS, OP_SPACE, RELEVANT, TENSORS, Axis, Dim, Tensor
 from mappers.dataflows import TPlacement
 from mappers.mapspace import MapSpace, Slot, prime_factors
-from mappers.search import Deadline, Objective, SearchResult, Status, TopK, finish, progress
+from mappers.search import Deadline, Method, Objective, SearchResult, Status, TopK, finish, progress
 
 INT_LIMIT = 2**62
 FN_SCALE = 2**16
@@ -1185,7 +1185,7 @@ def cpsat_search(
         status = (Status.INTERRUPTED if interrupted else Status.FEASIBLE) if seeds else Status.UNKNOWN
         why = "Ctrl-C" if interrupted else "the wall-clock limit"
         res = finish(
-            method="cpsat",
+            method=Method.CPSAT,
             space=space,
             obj=obj,
             top=top,
@@ -1224,7 +1224,7 @@ def cpsat_search(
         evaluated += 1
     status, bound = _final_status(sol, seeds, top, notes)
     res = finish(
-        method="cpsat",
+        method=Method.CPSAT,
         space=space,
         obj=obj,
         top=top,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from mappers.mapspace import MapSpace, iter_order_combos
-from mappers.search import Deadline, Objective, SearchResult, Status, TopK, evaluate_open, finish, progress
+from mappers.search import Deadline, Method, Objective, SearchResult, Status, TopK, evaluate_open, finish, progress
 
 
 def exhaustive_search(
@@ -83,7 +83,7 @@ def exhaustive_searches(
     for obj, top in tops.items():
         best = top.items()[0][0] if top.items() else None
         out[obj] = finish(
-            method="exhaustive",
+            method=Method.EXHAUSTIVE,
             space=space,
             obj=obj,
             top=top,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from mappers.mapspace import MapSpace
-from mappers.search import Deadline, Objective, SearchResult, Status, TopK, evaluate_group, finish, progress
+from mappers.search import Deadline, Method, Objective, SearchResult, Status, TopK, evaluate_group, finish, progress
 
 
 def random_search(
@@ -62,7 +62,7 @@ def random_search(
     finally:
         bar.close()
     return finish(
-        method="random",
+        method=Method.RANDOM,
         space=space,
         obj=obj,
         top=top,

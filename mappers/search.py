@@ -77,7 +77,7 @@ class SearchResult:
     ``invalid`` says why). ``bound`` is a proven lower bound of the objective (same units as
     ``value``) where the method gives one; ``gap`` = (value - bound) / value."""
 
-    method: str
+    method: Method
     objective: Objective
     status: Status
     mapping: Mapping | None
@@ -109,7 +109,7 @@ class SearchResult:
         """The JSON of ``spikeloop map`` (stable keys)."""
         c = self.cost
         return {
-            "method": self.method,
+            "method": self.method.value,
             "objective": self.objective.value,
             "status": self.status.value,
             "best_energy_pj": c.total_energy_pj if c else None,
@@ -194,7 +194,7 @@ class Deadline:
 
 def finish(
     *,
-    method: str,
+    method: Method,
     space: MapSpace,
     obj: Objective,
     top: TopK,
@@ -246,7 +246,23 @@ def finish(
 
 
 # ------------------------------------------------------------------------------ front door
-METHODS = ("exhaustive", "random", "cpsat")
+class Method(StrEnum):
+    """The search methods: every legal mapping, seeded random sampling, CP-SAT."""
+
+    EXHAUSTIVE = "exhaustive"
+    RANDOM = "random"
+    CPSAT = "cpsat"
+
+
+METHODS: tuple[str, ...] = tuple(m.value for m in Method)
+
+
+def method_of(name: str | Method) -> Method:
+    """The :class:`Method` named ``name``; ``ValueError`` naming the choices otherwise."""
+    try:
+        return Method(name)
+    except ValueError:
+        raise ValueError(f"unknown method {name!r}; expected one of {', '.join(METHODS)}") from None
 
 
 def constraints_for(arch: Arch, dataflow_name: str | None, extra: Constraints | None = None) -> Constraints:
@@ -316,7 +332,7 @@ def search(
     arch: Arch,
     layer: Layer,
     *,
-    method: str = "cpsat",
+    method: str | Method = Method.CPSAT,
     objective_name: str = "energy",
     constraints: Constraints = FREE,
     time_limit_s: float | None = None,
@@ -336,25 +352,24 @@ def search(
     obj = objective(objective_name)
     if time_limit_s is not None and not (math.isfinite(time_limit_s) and time_limit_s > 0):
         raise ValueError(f"time limit: expected a positive finite number of seconds, got {time_limit_s!r}")
+    method = method_of(method)
     space = build_mapspace(arch, layer, constraints, accounting)
-    if method == "exhaustive":
+    if method is Method.EXHAUSTIVE:
         from mappers.exhaustive import exhaustive_search
 
         res = exhaustive_search(space, obj, time_limit_s=time_limit_s, top_k=top_k, quiet=quiet)
-    elif method == "random":
+    elif method is Method.RANDOM:
         from mappers.random import random_search
 
         if samples is None and time_limit_s is None:
             samples = RANDOM_SAMPLES
         res = random_search(space, obj, time_limit_s=time_limit_s, samples=samples, seed=seed, top_k=top_k, quiet=quiet)
-    elif method == "cpsat":
+    else:
         from mappers.cpsat import SolverConfig, cpsat_search
 
         cfg = SolverConfig(time_limit_s=time_limit_s, seed=seed, workers=workers)
         res = cpsat_search(space, obj, cfg, top_k=top_k, quiet=quiet)
-    else:
-        raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
-    if method != "cpsat" and (res.timed_out or res.interrupted):
+    if method is not Method.CPSAT and (res.timed_out or res.interrupted):
         why = "Ctrl-C" if res.interrupted else "the wall-clock limit"
         res = replace(
             res,
@@ -388,7 +403,7 @@ def run_layer_task(task: LayerTask) -> SearchResult:
     return search(
         task.arch,
         task.layer,
-        method="cpsat",
+        method=Method.CPSAT,
         objective_name=task.objective_name,
         time_limit_s=task.time_limit_s,
         seed=task.seed,

@@ -330,3 +330,13 @@ def test_cli_map_json(tmp_path, capsys) -> None:  # noqa: ANN001
     assert d["t_position"].startswith("level 2 temporal")
     assert main(["map", "--arch", "generic3", "--network", "vgg16-tinyimagenet", "--layer", "nope"]) == 2
     assert main(["map", "--arch", "generic3", "--network", "vgg16-tinyimagenet", "--layer", "pool1"]) == 2
+
+
+def test_methods_are_an_enum_and_a_bad_name_is_refused() -> None:
+    import spikeloop.api as api
+    from mappers.search import METHODS, Method, method_of
+
+    assert METHODS == tuple(m.value for m in Method) == api.METHODS
+    assert method_of("cpsat") is Method.CPSAT and method_of(Method.RANDOM) is Method.RANDOM
+    with pytest.raises(ValueError, match="unknown method 'annealing'; expected one of exhaustive, random, cpsat"):
+        method_of("annealing")
