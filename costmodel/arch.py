@@ -107,7 +107,9 @@ class Level:
     stationary: frozenset[Tensor] = frozenset()
     element_bits: tuple[tuple[Tensor, int], ...] = ()  # per-tensor storage width here, overriding the layer's
     fanout: Fanout = field(default_factory=Fanout)
-    estimate: tuple[tuple[str, Any], ...] = ()  # the resolved component estimate (JSON-ready), when one was asked
+    # the resolved component estimate (JSON-ready), when one was asked: provenance of the numbers above, so it takes
+    # no part in equality or hashing (it holds dicts; a level's cost is its numbers)
+    estimate: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         if self.word_bits < 1:

@@ -169,3 +169,18 @@ def test_evaluate_best_says_when_a_wall_limit_made_it_irreproducible(tmp_path: P
     assert proc.returncode == 0, proc.stderr
     method = json.loads(out.read_text())["method"]
     assert method.startswith("best (") and "not reproducible" in method and "not reproducible" in proc.stdout
+
+
+def test_evaluate_best_on_an_estimated_arch() -> None:
+    """An arch whose levels carry estimate records (dicts) is hashable, so its layer searches can be memoised and
+    its heuristics' capacity tests cached (was: TypeError: unhashable type: 'dict')."""
+    from costmodel.arch import load_arch
+    from spikeloop.engine import run_network
+
+    arch = load_arch(str(Path(__file__).resolve().parent.parent / "archspecs" / "variants" / "sata-estimate.yaml"))
+    assert any(lv.estimate for lv in arch.levels)
+    hash(arch)
+    net = load_network("digits-cnn", timesteps=1)
+    for flow in ("best", "os"):
+        res = run_network(arch, net, dataflow=flow)
+        assert res.total.total_energy_pj > 0
