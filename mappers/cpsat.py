@@ -29,21 +29,30 @@ spec numbers are); if the scale or EDP's product would overflow 64 bits the obje
 says so in ``notes`` (it is then optimal for the rounded objective, and the reported Cost is always costmodel's
 evaluation of the returned mapping).
 
-What makes it prove optimality (each switched by :class:`ModelOptions`, measured by ``benchmarks/mapper_bench.py``):
+What makes it prove optimality (each switched by :class:`ModelOptions`; ``benchmarks/mapper_bench.py --suite ideas``
+switches each off in turn on the four hardest layers of the acceptance suite; numbers below are wall s with all on
+-> with that idea off, on 2 cores, 2026-11-30):
 
-* **hull cuts** (tighter bounds): a product of factors is a convex function of its exponents' logarithm. For
-  every product the model adds the lower convex hull of its (log-weighted exponent sum, value) points as linear
-  cuts, so the LP relaxation sees every count (refills, tiles, compute steps, the algorithmic minimum traffic
-  where all loops of a dim are covered) instead of the unrelated element tables. Log-weighted fanout limits
-  (``log_fanout``) give the LP the PE count the spatial factors share.
-* **linear cycles**: with a systolic fanout, compute = outer x (inner + skew) = all temporal loops + skew x
-  outer: two products, no multiplication constraint.
+* **log-weighted fanout limits** (``log_fanout``): the LP sees the PE count the spatial factors share. Pays most:
+  5.1 -> 31.4 s, 4.4 -> 28.2 s, 4.6 -> 6.7 s, 5.3 -> 23.3 s.
 * **spill terms**: a partial-sum spill is charged as residencies minus distinct tiles; the pair becomes one
-  nonnegative term so no negative coefficient weakens the bound.
+  nonnegative term so no negative coefficient weakens the bound (5.3 -> 18.6 s on generic3 DVS conv1, neutral
+  elsewhere).
+* **linear cycles**: with a systolic fanout, compute = outer x (inner + skew) = all temporal loops + skew x
+  outer: two products, no multiplication constraint (5.1 -> 5.7 s, 4.4 -> 5.4 s on SATA).
 * **symmetry breaking**: loops of bound 1 are ordered innermost in a fixed order, and live loops of dims that
-  every tensor treats alike (N, P, Q; C, R, S) in a fixed relative order.
+  every tensor treats alike (N, P, Q; C, R, S) in a fixed relative order (neutral: 4.4-5.9 s either way; kept
+  because it makes the returned mapping canonical).
 * **warm start**: the best seed mapping (every named dataflow's heuristic that lies in the space and a seeded
-  random probe of fixed size, :mod:`mappers.seeds`) is the hint and caps the objective (cutoff).
+  random probe of fixed size, :mod:`mappers.seeds`) is the hint and caps the objective (cutoff). Neutral to mixed
+  on these layers (cutoff off: 3.7 vs 5.3 s on generic3 DVS conv1, slower on the others); kept because it is
+  what makes every search, however short, return a legal mapping.
+* **hull cuts** (off by default): a product of factors is a convex function of its exponents' logarithm; the
+  option adds the lower convex hull of its (log-weighted exponent sum, value) points as linear cuts, so the LP sees
+  every count (refills, tiles, compute steps, the algorithmic minimum traffic). Measured not to pay: switching
+  them off made the four layers faster (5.1 -> 3.1, 4.4 -> 2.0, 4.6 -> 4.3, 5.3 -> 3.8 s) and the whole
+  acceptance suite (58 shapes, all OPTIMAL either way, the same energies) went from 394 s to 301 s, max 5.8 ->
+  3.6 s per shape. tests/test_form_agreement.py keeps them on to check they never cut off a legal mapping.
 """
 
 from __future__ import annotations
@@ -85,7 +94,7 @@ IntVal = cp_model.IntVar | int  # a model value: an IntVar, or an int when the v
 class ModelOptions:
     """Which strengthenings the CP-SAT model carries (all exact: none changes the optimum)."""
 
-    hull_cuts: bool = True
+    hull_cuts: bool = False  # measured not to pay (benchmarks/mapper_bench.py --suite ideas): see the module docstring
     log_fanout: bool = True
     linear_cycles: bool = True
     spill_terms: bool = True

@@ -182,11 +182,10 @@ def test_every_arithmetic_of_the_form_agrees(seed: int, spatial_t: bool) -> None
         assert close(float(sp.sympify(sc.priced.energy[key]).xreplace(point)), v), key
     assert close(float(sc.values[CYCLES]), cost.cycles)
 
-    # CP-SAT with the mapping pinned: every quantity it models, and its objective
-    model = _Model(
-        MapperInstance(space=space, form=space.form, objective=Objective.ENERGY),
-        ModelOptions(symmetry=False, cutoff=False, hint=False),
-    )
+    # CP-SAT with the mapping pinned: every quantity it models, and its objective (hull cuts on: they must never
+    # cut off a legal mapping)
+    options = ModelOptions(hull_cuts=True, symmetry=False, cutoff=False, hint=False)
+    model = _Model(MapperInstance(space=space, form=space.form, objective=Objective.ENERGY), options)
     cpm, info = model.build()
     _fix(model, mapping, orders, bypass)
     solver = cp_model.CpSolver()
