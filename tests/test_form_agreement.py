@@ -14,6 +14,7 @@ import sympy as sp
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from ortools.sat.python import cp_model
+from tiny_arch import tiny_arch_dict
 
 from costmodel.arch import Arch, arch_from_dict
 from costmodel.cost import Cost
@@ -30,46 +31,14 @@ from mappers.search import Objective
 
 def _arch(spatial_t: bool) -> Arch:
     return arch_from_dict(
-        {
-            "name": "agree",
-            "clock_hz": 1.0e9,
-            "levels": [
-                {
-                    "name": "DRAM",
-                    "keeps": ["W", "I", "O", "U", "S"],
-                    "word_bits": 16,
-                    "read_bandwidth_bits_per_cycle": 16,
-                    "write_bandwidth_bits_per_cycle": 16,
-                    "energy_pj": {"read": 100.0, "write": 120.0, "update": 220.0},
-                },
-                {
-                    "name": "GLB",
-                    "keeps": ["W", "I", "O", "U", "S"],
-                    "capacity_bits": 2048,
-                    "word_bits": 16,
-                    "energy_pj": {"read": 6.0, "write": 7.0, "update": 13.0},
-                    "static_pj_per_cycle": 0.5,
-                    "link_pj_per_bit": 0.05,
-                    "fanout": {"x": 4, "y": 2},
-                },
-                {
-                    "name": "RF",
-                    "keeps": ["W", "I", "O", "U"],
-                    "capacity_bits": 256,
-                    "word_bits": 8,
-                    "energy_pj": {"read": 0.5, "write": 0.6, "update": 1.1},
-                    "static_pj_per_cycle": 0.01,
-                },
-            ],
-            "compute": {
-                "ac_pj": 0.03,
-                "mac_pj": 0.25,
-                "lif_pj": 0.08,
-                "activation_pj": 0.02,
-                "static_pj_per_cycle": 0.005,
-                "lif_spatial_t": spatial_t,
-            },
-        }
+        tiny_arch_dict(
+            "agree",
+            glb_capacity_bits=2048,
+            rf_capacity_bits=256,
+            mac_pj=0.25,
+            activation_pj=0.02,
+            lif_spatial_t=spatial_t,
+        )
     )
 
 

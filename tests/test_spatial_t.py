@@ -8,6 +8,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from tiny_arch import tiny_arch_dict
 
 from costmodel.arch import Arch, arch_from_dict, load_arch
 from costmodel.cost import Cost, Key
@@ -133,39 +134,7 @@ def test_no_charge_without_a_live_spatial_t() -> None:
     assert a.energy_pj == b.energy_pj and a.cycles == b.cycles
 
 
-TINY = {
-    "name": "tiny-t",
-    "clock_hz": 1.0e9,
-    "levels": [
-        {
-            "name": "DRAM",
-            "keeps": ["W", "I", "O", "U", "S"],
-            "word_bits": 16,
-            "read_bandwidth_bits_per_cycle": 16,
-            "write_bandwidth_bits_per_cycle": 16,
-            "energy_pj": {"read": 100.0, "write": 120.0, "update": 220.0},
-        },
-        {
-            "name": "GLB",
-            "keeps": ["W", "I", "O", "U", "S"],
-            "capacity_bits": 640,
-            "word_bits": 16,
-            "energy_pj": {"read": 6.0, "write": 7.0, "update": 13.0},
-            "static_pj_per_cycle": 0.5,
-            "link_pj_per_bit": 0.05,
-            "fanout": {"x": 4, "y": 2},
-        },
-        {
-            "name": "RF",
-            "keeps": ["W", "I", "O", "U"],
-            "capacity_bits": 96,
-            "word_bits": 8,
-            "energy_pj": {"read": 0.5, "write": 0.6, "update": 1.1},
-            "static_pj_per_cycle": 0.01,
-        },
-    ],
-    "compute": {"ac_pj": 0.03, "lif_pj": 0.08, "static_pj_per_cycle": 0.005, "lif_spatial_t": True},
-}
+TINY = tiny_arch_dict("tiny-t", lif_spatial_t=True)
 
 
 def test_open_form_prices_spatial_t_like_the_concrete_nest() -> None:
