@@ -52,6 +52,24 @@ CASES: dict[str, list[str]] = {
         "eyeriss_like/mapping_rs_dram.yaml",
         "eyeriss_like/ERT.yaml",
     ],
+    "eyeriss_like_m4": [
+        "eyeriss_like/arch.yaml",
+        "eyeriss_like/problem.yaml",
+        "eyeriss_like/mapping_m4.yaml",
+        "eyeriss_like/ERT.yaml",
+    ],
+    "eyeriss_like_p_inner": [
+        "eyeriss_like/arch.yaml",
+        "eyeriss_like/problem.yaml",
+        "eyeriss_like/mapping_p_inner.yaml",
+        "eyeriss_like/ERT.yaml",
+    ],
+    "eyeriss_like_m_inner": [
+        "eyeriss_like/arch.yaml",
+        "eyeriss_like/problem.yaml",
+        "eyeriss_like/mapping_m_inner.yaml",
+        "eyeriss_like/ERT.yaml",
+    ],
     "eyeriss_like_stride2": [
         "eyeriss_like/arch.yaml",
         "eyeriss_like/problem_stride2.yaml",

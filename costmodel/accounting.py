@@ -50,6 +50,14 @@ class Accounting:
       ``drain_reads``: count the reads that send a partial sum up to its parent (spills, spatial-reduction
       drains) and the read of every finished sum by the LIF/activation unit; Timeloop has neither (the value
       leaves with the update to the parent).
+      ``halo_reuse``: consecutive input tiles share their sliding-window overlap: a step fetches only the new
+      part when the tile moved as on the step before (Timeloop's rule, reset when the translation changes;
+      :mod:`costmodel.halo`). ``peer_forwarding``: an instance takes new inputs from a mesh neighbour that
+      received them on the step before, and a buffer above spatial containers is read for their union tile.
+      ``peer_links_one_instance``: report link transfers for one instance of the fanout (timeloop-model v3.0.3
+      counts them so). All three count input transfers by a walk over a concrete mapping, so the CP-SAT
+      mapper and ``explain`` refuse a profile that sets them; the engine's own accounting keeps them off (whole
+      windows, no links: a closed form every mapper can search).
       ``price_weightless_layers``: price pool and add layers (outermost-level traffic, accumulations, LIF); the
       public SATA and SpikeSim tools price weight layers only (False: those layers are listed at zero cost).
 
@@ -94,6 +102,9 @@ class Accounting:
     price_weightless_layers: bool = True
     update_reads: bool = False
     drain_reads: bool = True
+    halo_reuse: bool = False
+    peer_forwarding: bool = False
+    peer_links_one_instance: bool = False
     activity: Activity = Activity.EVENT
     pe_cycle_charges: bool = False
     output_size: OutputSize = OutputSize.CONV
@@ -187,7 +198,14 @@ def accounting_from_node(node: Node, name: str, *, crossbar: bool, systolic: boo
             )
     if node.has("layer_overlap"):
         kw["layer_overlap"] = node.float("layer_overlap", minimum=0.0, maximum=1.0, strict_minimum=True)
-    for key in ("price_weightless_layers", "update_reads", "drain_reads"):
+    for key in (
+        "price_weightless_layers",
+        "update_reads",
+        "drain_reads",
+        "halo_reuse",
+        "peer_forwarding",
+        "peer_links_one_instance",
+    ):
         if node.has(key):
             kw[key] = node.bool(key)
     enums = {"activity": Activity, "output_size": OutputSize, "packing": Packing}

@@ -140,6 +140,45 @@ class Fn:
     param: float = 0.0
 
 
+class FlowKind(StrEnum):
+    """Which count of an input transfer a :class:`FlowTerm` is (:class:`costmodel.halo.Flow`)."""
+
+    PARENT_READS = "parent-reads"
+    CHILD_FILLS = "child-fills"
+    PEER_READS = "peer-reads"
+    CROSSING = "crossing"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class FlowOptions:
+    """Input-transfer counting options (accounting ``halo_reuse``, ``peer_forwarding``,
+    ``peer_links_one_instance``): when any is on, input transfers of a concrete nest are counted by
+    :func:`costmodel.halo.input_flow` instead of as whole tiles."""
+
+    halo: bool = False
+    forwarding: bool = False
+    one_instance: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.halo or self.forwarding
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class FlowTerm:
+    """An input-transfer count that is not a product of loop factors: the ``kind`` component of
+    :func:`costmodel.halo.input_flow` for (``parent``, ``child``) (``hop``: which fanout for a crossing),
+    evaluated on the factors of ``nest`` (each position as (level, dim, axis or "")) per mapping."""
+
+    kind: FlowKind
+    parent: int
+    child: int
+    hop: int
+    stride: int
+    options: FlowOptions
+    nest: tuple[tuple[int, str, str], ...]
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Presence:
     """A quantity exists only if ``tensor`` is kept at every level of ``kept`` and at none of ``bypassed``."""
@@ -152,7 +191,8 @@ class Presence:
 @dataclass(frozen=True, slots=True, order=True)
 class Quantity:
     """An element count: ``scale`` x prod(factors) x prod(active refetch factors) x prod(window extents) x
-    prod(gates) x prod(fns), zero unless ``presence`` holds."""
+    prod(gates) x prod(fns) (x the ``flow`` count, which only the numeric arithmetic evaluates), zero unless
+    ``presence`` holds."""
 
     factors: tuple[int, ...]
     refetch: tuple[Refetch, ...] = ()
@@ -161,6 +201,7 @@ class Quantity:
     presence: Presence | None = None
     gates: tuple[Gate, ...] = ()
     fns: tuple[Fn, ...] = ()
+    flow: FlowTerm | None = None
 
     def without(self, positions: Sequence[int]) -> Quantity:
         """The quantity divided by the factors of ``positions`` (a multicast or reduction group)."""
@@ -252,6 +293,7 @@ class _Builder:
 
     view: NestView
     stride: int
+    flows: FlowOptions = field(default_factory=FlowOptions)
     quantities: list[Quantity] = field(default_factory=list)
     index: dict[Quantity, int] = field(default_factory=dict)
     accesses: list[Access] = field(default_factory=list)
@@ -375,6 +417,24 @@ def _transfers(b: _Builder, tensor: Tensor, parent: int, child: int, presence: P
         b.cross(h, tensor, residencies.without(group(h)), 1, pair=pair)
 
 
+def _input_flows(b: _Builder, parent: int, child: int) -> None:
+    """Input transfers from ``parent`` to ``child`` counted with halo reuse and/or peer forwarding
+    (:func:`costmodel.halo.input_flow`): the parent's reads, the child's fills, the reads of instances that
+    forward to a neighbour (peer reads, a local read: no transfer) and the crossings of each fanout between."""
+    nest = tuple((p.level, p.dim.value, p.axis.value if p.axis is not None else "") for p in b.view.positions)
+
+    def term(kind: FlowKind, hop: int = 0) -> Quantity:
+        return Quantity((), flow=FlowTerm(kind, parent, child, hop, b.stride, b.flows, nest))
+
+    pair = (parent, child)
+    b.access(child, Tensor.I, Action.WRITE, term(FlowKind.CHILD_FILLS), pair=pair)
+    b.access(parent, Tensor.I, Action.READ, term(FlowKind.PARENT_READS), pair=pair)
+    if b.flows.forwarding:
+        b.access(child, Tensor.I, Action.READ, term(FlowKind.PEER_READS))
+    for i, h in enumerate(range(parent, child)):
+        b.cross(h, Tensor.I, term(FlowKind.CROSSING, i), 1, pair=pair)
+
+
 def _compute_side(b: _Builder, tensor: Tensor, level: int, presence: Presence | None) -> None:
     """Accesses of compute and LIF units to the innermost level keeping ``tensor``: operand reads (W, I),
     partial-sum updates (O) per accumulation, membrane updates (U) per LIF update, each divided by the
@@ -455,7 +515,10 @@ def _tensor(b: _Builder, tensor: Tensor) -> None:
     for parent, child in itertools.combinations(cand, 2):
         pres = view.presence(tensor, (parent, child), tuple(m for m in cand if parent < m < child))
         if pres is not False:
-            _transfers(b, tensor, parent, child, None if pres is True else pres)
+            if tensor is Tensor.I and b.flows.active:
+                _input_flows(b, parent, child)
+            else:
+                _transfers(b, tensor, parent, child, None if pres is True else pres)
     for lv in cand:
         pres = view.presence(tensor, (lv,), tuple(m for m in cand if m > lv))
         if pres is not False:
@@ -473,11 +536,19 @@ def _level_loops(view: NestView, level: int) -> tuple[int, ...]:
     return tuple(j for j, p in enumerate(view.positions) if p.level == level and not p.spatial)
 
 
-def analyze(view: NestView, stride: int, spiking: bool = True) -> Analysis:
+def analyze(view: NestView, stride: int, spiking: bool = True, flows: FlowOptions | None = None) -> Analysis:
     """The analysis of ``view`` for a layer of input ``stride`` (see the module docstring). A non-spiking layer
     (``spiking`` False: ReLU or identity neurons) has no membrane: U is not touched; ``lif_ops`` then counts its
-    output activations."""
-    b = _Builder(view, stride)
+    output activations. ``flows``: count input transfers with halo reuse / peer forwarding (a concrete view
+    only: the walk needs the loop order and the bypass choices)."""
+    flows = flows or FlowOptions()
+    if flows.active and (view.keeps is None or not view.ordered):
+        raise ValueError(
+            "the accounting options halo_reuse / peer_forwarding count input transfers by a walk over a concrete "
+            "loop nest; an open mapspace (the CP-SAT model, explain's closed form) cannot carry them: evaluate "
+            "given mappings, or search under a profile without them"
+        )
+    b = _Builder(view, stride, flows)
     macs = b.q(Quantity(tuple(range(len(view.positions)))))
     lif = b.q(Quantity(_positions(view, lambda j, p: p.dim in OP_SPACE[Tensor.U])))
     for tensor in Tensor:

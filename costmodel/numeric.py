@@ -8,15 +8,17 @@ value is derived from the form; this module only multiplies, selects and sums.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
-from costmodel.analysis import Fn, FnKind, Presence, Quantity, Refetch, window_extent
+from costmodel.analysis import FlowKind, FlowTerm, Fn, FnKind, Presence, Quantity, Refetch, window_extent
 from costmodel.cost import Key
+from costmodel.halo import Flow, Loop, input_flow
 from costmodel.imc import mesh_mean_hops, p_any_spike
 from costmodel.pricing import CostForm
-from costmodel.types import Tensor
+from costmodel.types import Axis, Dim, Tensor
 
 Array = np.ndarray
 
@@ -79,7 +81,7 @@ def quantity_value(
     presence condition fails (integers)."""
     if not presence_holds(q.presence, keeps):
         return np.zeros(cols.m, dtype=np.int64)
-    v = cols.prod(q.factors)
+    v = cols.prod(q.factors) if q.flow is None else flow_value(q.flow, cols)
     for r in q.refetch:
         v = np.where(_refetch_active(r, cols, rank), v * cols.cols[r.position], v)
     for w in q.windows:
@@ -89,6 +91,39 @@ def quantity_value(
     for fn in q.fns:
         v = v * fn_value(fn, cols.prod(fn.positions))
     return v * q.scale if q.scale != 1 else v
+
+
+@lru_cache(maxsize=4096)
+def _flow(term: FlowTerm, bounds: tuple[int, ...]) -> Flow:
+    nest = [
+        Loop(level, Dim(d), bound, Axis(a) if a else None)
+        for (level, d, a), bound in zip(term.nest, bounds, strict=True)
+    ]
+    o = term.options
+    return input_flow(
+        nest,
+        term.parent,
+        term.child,
+        term.stride,
+        halo=o.halo,
+        forwarding=o.forwarding,
+        links_one_instance=o.one_instance,
+    )
+
+
+def flow_value(term: FlowTerm, cols: _Columns) -> Array:
+    """An input-transfer count of :func:`costmodel.halo.input_flow` per row (a walk per distinct mapping, not a
+    product of factors; memoised per (term, bounds))."""
+    out = np.empty(cols.m, dtype=np.int64)
+    for m in range(cols.m):
+        f = _flow(replace(term, kind=FlowKind.CHILD_FILLS, hop=0), tuple(int(x) for x in cols.cols[:, m]))
+        out[m] = {
+            FlowKind.PARENT_READS: f.parent_reads,
+            FlowKind.CHILD_FILLS: f.child_fills,
+            FlowKind.PEER_READS: f.peer_reads,
+            FlowKind.CROSSING: f.crossings[term.hop] if term.kind is FlowKind.CROSSING else 0,
+        }[term.kind]
+    return out
 
 
 def fn_value(fn: Fn, n: Array) -> Array:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from costmodel.accounting import Accounting
-from costmodel.analysis import Access, Analysis, Fn, FnKind, Gate, Quantity
+from costmodel.analysis import Access, Analysis, FlowOptions, Fn, FnKind, Gate, Quantity
 from costmodel.arch import Arch, Level
 from costmodel.cost import Key
 from costmodel.imc import cells_per_weight, mux_steps
@@ -572,6 +572,14 @@ def _cycle_model(arch: Arch, layer: Layer, analysis: Analysis, qs: _Quantities, 
     return CycleModel(
         outer, inner, fo.x + fo.y - 2, analysis.lif_ops, lif_cycles_per_op(arch.lif_units), per_step, extra
     )
+
+
+def flow_options(accounting: Accounting | None) -> FlowOptions | None:
+    """The analysis options an accounting profile sets for input transfers (None: the engine's own rule)."""
+    if accounting is None:
+        return None
+    o = FlowOptions(accounting.halo_reuse, accounting.peer_forwarding, accounting.peer_links_one_instance)
+    return o if o.active else None
 
 
 def price(arch: Arch, layer: Layer, analysis: Analysis, accounting: Accounting | None = None) -> CostForm:

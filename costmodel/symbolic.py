@@ -171,6 +171,11 @@ def quantity_expr(q: Quantity, f: Sequence[Expr], general: bool = False) -> Expr
     quantity."""
     if q.presence is not None:
         raise ValueError("the symbolic arithmetic evaluates concrete nests (bypass known)")
+    if q.flow is not None:
+        raise ValueError(
+            "halo_reuse / peer_forwarding count input transfers by a walk, not a product of loop factors: "
+            "no symbolic form (explain under a profile without them)"
+        )
     out = sp.Integer(q.scale) * sp.Mul(*(f[j] for j in q.factors))
     for r in q.refetch:
         out = out * _refetch(r, f, general)

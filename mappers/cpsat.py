@@ -547,6 +547,8 @@ class _Model:
     def constant(self, q: Quantity) -> int | None:
         """The value of a quantity that spans every loop of its dims (e.g. MACs, LIF updates): the product of
         those dims' bounds; None if it depends on the mapping."""
+        if q.flow is not None:
+            raise ValueError("the CP-SAT model cannot carry halo_reuse / peer_forwarding (a walk, not a product)")
         if q.refetch or q.windows or q.gates or q.fns or q.presence is not None:
             return None
         dims = {self.slots[j].dim for j in q.factors}

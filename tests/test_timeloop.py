@@ -7,10 +7,10 @@ Timeloop's own mapper found. The numbers below are what timeloop-model v3.0.3 (g
 v3.0.3) prints for these files; ``benchmarks/timeloop_golden.py`` regenerates them from the binary into
 golden.json (tests/test_timeloop_golden.py checks every count of every case).
 
-Counts a plain tile analysis gives (MACs, cycles, utilization, every Weights count) must match exactly now, and so
-must the Outputs counts (the profile's update_reads / drain_reads). Inputs need the sliding-window halo reuse and
-the forwarding between spatial neighbours (``halo_reuse``, ``peer_forwarding``): those tests are strict xfails while
-the engine lacks the options, so they fail as soon as it has them (then drop the mark).
+Every count matches exactly: MACs, cycles, utilization and every Weights count come from the plain tile analysis,
+the Outputs counts from the profile's update_reads / drain_reads, and the Inputs counts from its halo_reuse,
+peer_forwarding and peer_links_one_instance (costmodel/halo.py: Timeloop's sampled walk with sliding-window
+reuse and links between mesh neighbours).
 """
 
 from __future__ import annotations
@@ -23,15 +23,6 @@ from spikeloop.timeloop import PROFILE_OPTIONS, run_model, timeloop_accounting
 
 DATA = Path(__file__).parent / "data" / "timeloop" / "eyeriss_like"
 FILES = [str(DATA / f) for f in ("arch.yaml", "problem.yaml", "mapping.yaml", "ERT.yaml")]
-
-_, MISSING = timeloop_accounting()
-INPUT_RULES_MISSING = any(k in MISSING for k in ("halo_reuse", "peer_forwarding"))
-needs_input_rules = pytest.mark.xfail(
-    INPUT_RULES_MISSING,
-    strict=True,
-    reason="the engine has no halo_reuse / peer_forwarding accounting option yet: input refills fetch whole "
-    "windows and every PE reads its parent",
-)
 
 MACS = 37_748_736
 #: timeloop-model v3.0.3: (level, data space, action) -> scalar accesses summed over instances.
@@ -70,10 +61,16 @@ def result():  # noqa: ANN201
 def test_profile_options_are_the_issue_names() -> None:
     acc, missing = timeloop_accounting()
     assert acc.name == "timeloop"
-    assert PROFILE_OPTIONS == {"update_reads": True, "drain_reads": False, "halo_reuse": True, "peer_forwarding": True}
+    assert PROFILE_OPTIONS == {
+        "update_reads": True,
+        "drain_reads": False,
+        "halo_reuse": True,
+        "peer_forwarding": True,
+        "peer_links_one_instance": True,
+    }
+    assert not missing
     for k, v in PROFILE_OPTIONS.items():
-        if k not in missing:
-            assert getattr(acc, k) is v
+        assert getattr(acc, k) is v
 
 
 def test_macs_cycles_utilization(result) -> None:  # noqa: ANN001
@@ -93,7 +90,6 @@ def test_weights_and_outputs_counts(result, key) -> None:  # noqa: ANN001
     assert result.count(*key) == TIMELOOP[key]
 
 
-@needs_input_rules
 @pytest.mark.parametrize("key", INPUTS, ids=["/".join(k) for k in INPUTS])
 def test_inputs_counts(result, key) -> None:  # noqa: ANN001
     assert result.count(*key) == TIMELOOP[key]
@@ -104,8 +100,7 @@ def test_no_other_counts(result) -> None:  # noqa: ANN001
     for lv in result.levels:
         for space, actions in lv.counts.items():
             for action, v in actions.items():
-                if v and (lv.name, space, action) not in TIMELOOP:
-                    assert space == "Inputs" and INPUT_RULES_MISSING, (lv.name, space, action, v)
+                assert not v or (lv.name, space, action) in TIMELOOP, (lv.name, space, action, v)
 
 
 @pytest.mark.parametrize("level", ["weights_spad", "psum_spad"])
@@ -114,14 +109,12 @@ def test_energy_of_levels_without_inputs(result, level) -> None:  # noqa: ANN001
     assert lv.energy_pj == pytest.approx(ENERGY_PJ[level], abs=0.01)
 
 
-@needs_input_rules
 @pytest.mark.parametrize("level", ["DRAM", "shared_glb", "ifmap_spad"])
 def test_energy_of_levels_with_inputs(result, level) -> None:  # noqa: ANN001
     lv = next(v for v in result.levels if v.name == level)
     assert lv.energy_pj == pytest.approx(ENERGY_PJ[level], abs=2.0)
 
 
-@needs_input_rules
 def test_total_energy(result) -> None:  # noqa: ANN001
     assert result.total_energy_pj == pytest.approx(TOTAL_PJ, abs=2.0)
     assert f"{result.fj_per_mac:,.2f}" == "2,359.71"
