@@ -70,6 +70,18 @@ CASES: dict[str, list[str]] = {
         "eyeriss_like/mapping_m_inner.yaml",
         "eyeriss_like/ERT.yaml",
     ],
+    "eyeriss_like_random_a": [
+        "eyeriss_like/arch.yaml",
+        "eyeriss_like/problem.yaml",
+        "eyeriss_like/mapping_random_a.yaml",
+        "eyeriss_like/ERT.yaml",
+    ],
+    "eyeriss_like_random_b": [
+        "eyeriss_like/arch.yaml",
+        "eyeriss_like/problem.yaml",
+        "eyeriss_like/mapping_random_b.yaml",
+        "eyeriss_like/ERT.yaml",
+    ],
     "eyeriss_like_stride2": [
         "eyeriss_like/arch.yaml",
         "eyeriss_like/problem_stride2.yaml",

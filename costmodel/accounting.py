@@ -58,6 +58,10 @@ class Accounting:
       counts them so). All three count input transfers by a walk over a concrete mapping, so the CP-SAT
       mapper and ``explain`` refuse a profile that sets them; the engine's own accounting keeps them off (whole
       windows, no links: a closed form every mapper can search).
+      ``final_writeback``: a finished output leaves every level that keeps partial sums with an update to its
+      parent, up to the outermost level, and no separate output-spike (S) traffic is counted: Timeloop has one
+      Outputs data space, whose final value propagates up; the engine's own accounting writes the finished value
+      (S) from the innermost level holding whole sums straight to the levels keeping S.
       ``price_weightless_layers``: price pool and add layers (outermost-level traffic, accumulations, LIF); the
       public SATA and SpikeSim tools price weight layers only (False: those layers are listed at zero cost).
 
@@ -105,6 +109,7 @@ class Accounting:
     halo_reuse: bool = False
     peer_forwarding: bool = False
     peer_links_one_instance: bool = False
+    final_writeback: bool = False
     activity: Activity = Activity.EVENT
     pe_cycle_charges: bool = False
     output_size: OutputSize = OutputSize.CONV
@@ -205,6 +210,7 @@ def accounting_from_node(node: Node, name: str, *, crossbar: bool, systolic: boo
         "halo_reuse",
         "peer_forwarding",
         "peer_links_one_instance",
+        "final_writeback",
     ):
         if node.has(key):
             kw[key] = node.bool(key)

@@ -294,6 +294,7 @@ class _Builder:
     view: NestView
     stride: int
     flows: FlowOptions = field(default_factory=FlowOptions)
+    final_writeback: bool = False
     quantities: list[Quantity] = field(default_factory=list)
     index: dict[Quantity, int] = field(default_factory=dict)
     accesses: list[Access] = field(default_factory=list)
@@ -392,7 +393,7 @@ def _transfers(b: _Builder, tensor: Tensor, parent: int, child: int, presence: P
     residencies = moved(_refetches(view, tensor, child, above))
     pair = (parent, child)
     if tensor is Tensor.O:  # partial sums split over instances (a reduction loop spatial above the child) drain
-        drain = moved(()).gated(Gate(_reduction_split(view, child), live=True))
+        drain = moved(()) if b.final_writeback else moved(()).gated(Gate(_reduction_split(view, child), live=True))
         if drain is not None:
             b.access(child, tensor, Action.READ, drain, pair=pair)
             b.access(parent, tensor, Action.UPDATE, drain.without(group(parent)), pair=pair)
@@ -536,11 +537,15 @@ def _level_loops(view: NestView, level: int) -> tuple[int, ...]:
     return tuple(j for j, p in enumerate(view.positions) if p.level == level and not p.spatial)
 
 
-def analyze(view: NestView, stride: int, spiking: bool = True, flows: FlowOptions | None = None) -> Analysis:
+def analyze(
+    view: NestView, stride: int, spiking: bool = True, flows: FlowOptions | None = None, final_writeback: bool = False
+) -> Analysis:
     """The analysis of ``view`` for a layer of input ``stride`` (see the module docstring). A non-spiking layer
     (``spiking`` False: ReLU or identity neurons) has no membrane: U is not touched; ``lif_ops`` then counts its
     output activations. ``flows``: count input transfers with halo reuse / peer forwarding (a concrete view
-    only: the walk needs the loop order and the bypass choices)."""
+    only: the walk needs the loop order and the bypass choices). ``final_writeback``: every tile of partial sums
+    is written back to its parent when finished, not only where a reduction is split over instances (the
+    accounting option of that name)."""
     flows = flows or FlowOptions()
     if flows.active and (view.keeps is None or not view.ordered):
         raise ValueError(
@@ -548,7 +553,7 @@ def analyze(view: NestView, stride: int, spiking: bool = True, flows: FlowOption
             "loop nest; an open mapspace (the CP-SAT model, explain's closed form) cannot carry them: evaluate "
             "given mappings, or search under a profile without them"
         )
-    b = _Builder(view, stride, flows)
+    b = _Builder(view, stride, flows, final_writeback)
     macs = b.q(Quantity(tuple(range(len(view.positions)))))
     lif = b.q(Quantity(_positions(view, lambda j, p: p.dim in OP_SPACE[Tensor.U])))
     for tensor in Tensor:

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from costmodel.accounting import Accounting
-from costmodel.analysis import NestView, Position, analyze
+from costmodel.analysis import NestView, Position
 from costmodel.arch import Arch
 from costmodel.cost import Cost, Key
 from costmodel.imc import cells_per_weight
 from costmodel.mapping import Invalid, InvalidKind, Mapping
 from costmodel.numeric import evaluate_form, total_energy
-from costmodel.pricing import COMPUTE, CostForm, arch_area_um2, bits_of, flow_options, price
+from costmodel.pricing import COMPUTE, CostForm, analyze_for, arch_area_um2, bits_of, price
 from costmodel.types import DIMS, RELEVANT, Action, Axis, Dim
 from costmodel.workload import Layer
 
@@ -186,7 +186,7 @@ class _FormCache:
         if hit is not None and hit[0] is arch:
             self._items.move_to_end(key)
             return hit[1]
-        form = price(arch, layer, analyze(view, layer.stride, layer.spiking, flow_options(accounting)), accounting)
+        form = price(arch, layer, analyze_for(view, layer, accounting), accounting)
         self._items[key] = (arch, form)
         if len(self._items) > self.size:
             self._items.popitem(last=False)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from costmodel.accounting import Accounting
-from costmodel.analysis import Access, Analysis, FlowOptions, Fn, FnKind, Gate, Quantity
+from costmodel.analysis import Access, Analysis, FlowOptions, Fn, FnKind, Gate, NestView, Quantity, analyze
 from costmodel.arch import Arch, Level
 from costmodel.cost import Key
 from costmodel.imc import cells_per_weight, mux_steps
@@ -231,10 +231,13 @@ def _programmed(arch: Arch, pair: tuple[int, int] | None, tensor: Tensor) -> boo
 
 def _counted(a: Access, acc: Accounting) -> bool:
     """Whether the accounting counts access ``a``: the read half of read-modify-write updates only with
-    ``update_reads``; reads that send partial sums up (at the child of a transfer) and reads of finished sums
-    (no transfer, not compute side) only with ``drain_reads``."""
+    ``update_reads``; output-spike (S) accesses not with ``final_writeback``; reads that send partial sums up
+    (at the child of a transfer) and reads of finished sums (no transfer, not compute side) only with
+    ``drain_reads``."""
     if a.rmw:
         return acc.update_reads
+    if a.tensor is Tensor.S and acc.final_writeback:
+        return False  # the finished value already went up as partial-sum updates
     drain = (
         a.tensor is Tensor.O
         and a.action is Action.READ
@@ -286,6 +289,8 @@ def _network(arch: Arch, layer: Layer, analysis: Analysis, acc: Accounting, qs: 
     tiles = arch.crossbar.tile_level if arch.crossbar is not None else None
     pos = analysis.view.positions
     for t in analysis.traffic:
+        if t.tensor is Tensor.S and acc.final_writeback:
+            continue
         lv = arch.levels[t.level]
         if not lv.link_pj_per_bit or _programmed(arch, t.pair, t.tensor):
             continue
@@ -574,12 +579,13 @@ def _cycle_model(arch: Arch, layer: Layer, analysis: Analysis, qs: _Quantities, 
     )
 
 
-def flow_options(accounting: Accounting | None) -> FlowOptions | None:
-    """The analysis options an accounting profile sets for input transfers (None: the engine's own rule)."""
+def analyze_for(view: NestView, layer: Layer, accounting: Accounting | None) -> Analysis:
+    """The analysis of ``view`` for ``layer`` with the counting options of an accounting profile (input halo
+    reuse and peer forwarding, final write-back of partial sums)."""
     if accounting is None:
-        return None
+        return analyze(view, layer.stride, layer.spiking)
     o = FlowOptions(accounting.halo_reuse, accounting.peer_forwarding, accounting.peer_links_one_instance)
-    return o if o.active else None
+    return analyze(view, layer.stride, layer.spiking, o if o.active else None, accounting.final_writeback)
 
 
 def price(arch: Arch, layer: Layer, analysis: Analysis, accounting: Accounting | None = None) -> CostForm:

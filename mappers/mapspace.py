@@ -36,12 +36,12 @@ from typing import Any
 import numpy as np
 
 from costmodel.accounting import Accounting, CrossbarMapping
-from costmodel.analysis import NestView, Position, analyze
+from costmodel.analysis import NestView, Position
 from costmodel.arch import Arch
 from costmodel.evaluate import fanout_limit, spatial_dims_allowed
 from costmodel.mapping import LevelMapping, Loop, Mapping
 from costmodel.numeric import capacity_ok
-from costmodel.pricing import CostForm, flow_options, price
+from costmodel.pricing import CostForm, analyze_for, price
 from costmodel.specio import Node, SpecError, load_yaml
 from costmodel.types import AXES, DIMS, OP_SPACE, RELEVANT, TENSORS, Axis, Dim, Tensor
 from costmodel.workload import Layer
@@ -604,7 +604,7 @@ def build_mapspace(
 def _open_form(arch: Arch, layer: Layer, slots: Sequence[Slot], accounting: Accounting | None) -> CostForm:
     """The cost form of the open nest over ``slots`` (loop order and bypass left open)."""
     view = NestView(positions=tuple(slots), may_keep=tuple(lv.keeps for lv in arch.levels), keeps=None, ordered=False)
-    return price(arch, layer, analyze(view, layer.stride, layer.spiking, flow_options(accounting)), accounting)
+    return price(arch, layer, analyze_for(view, layer, accounting), accounting)
 
 
 def _row_of(

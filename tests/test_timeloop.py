@@ -67,6 +67,7 @@ def test_profile_options_are_the_issue_names() -> None:
         "halo_reuse": True,
         "peer_forwarding": True,
         "peer_links_one_instance": True,
+        "final_writeback": True,
     }
     assert not missing
     for k, v in PROFILE_OPTIONS.items():

@@ -3,16 +3,18 @@
 tests/data/timeloop/golden.json was written by ``benchmarks/timeloop_golden.py`` from a timeloop-model v3.0.3 build
 (github.com/NVlabs/timeloop, tag v3.0.3) run on the files of each case; the tests never need the binary. Cases:
 ``eyeriss_like`` (Timeloop's own best mapping of a 3x3 conv, C = M = 64, P = Q = 32), ``eyeriss_like_b`` (another
-mapping, M split between DRAM and the PE columns), ``eyeriss_like_m4`` (half the PE columns: links are reported for
-one column), ``eyeriss_like_p_inner`` (P innermost at shared_glb: consecutive scratchpad tiles overlap),
-``eyeriss_like_m_inner`` (M innermost at DRAM: the window reuse resets), ``eyeriss_like_rs_dram`` (the filter
-positions iterate at DRAM), ``eyeriss_like_stride2`` (the exercises' default first layer, C = 3, M = 32, stride 2,
-P = Q = 112, mapped as Timeloop's mapper maps it), ``simple_os`` (a small output-stationary 4x4 array written for
-these tests, a conv in Timeloop's built-in shape), ``generic3_conv3`` and ``generic3_fc1`` (written by ``spikeloop
-map --arch generic3 --network vgg9-cifar10 --layer L -T 1 --export-timeloop DIR``).
+mapping, M split between DRAM and the PE columns), ``eyeriss_like_m4`` (half the PE columns: links are reported for one
+column), ``eyeriss_like_p_inner`` (P innermost at shared_glb: consecutive scratchpad tiles overlap),
+``eyeriss_like_m_inner`` (M innermost at DRAM: the window reuse resets), ``eyeriss_like_random_a`` and
+``eyeriss_like_random_b`` (random mappings drawn by ``benchmarks/timeloop_random.py``), ``eyeriss_like_rs_dram`` (the
+filter positions iterate at DRAM), ``eyeriss_like_stride2`` (the exercises' default first layer, C = 3, M = 32, stride
+2, P = Q = 112, mapped as Timeloop's mapper maps it), ``simple_os`` (a small output-stationary 4x4 array written for
+these tests, a conv in Timeloop's built-in shape), ``generic3_conv3`` and ``generic3_fc1`` (written by ``spikeloop map
+--arch generic3 --network vgg9-cifar10 --layer L -T 1 --export-timeloop DIR``).
 
-Known differences would be listed in :data:`KNOWN` with their reason as strict xfails; there are none: every count,
-energy, cycle count and utilization of every case matches under the ``timeloop`` profile.
+Known differences are listed in :data:`KNOWN` with their reason as strict xfails: every count and energy of every
+case matches under the ``timeloop`` profile; one cycle count is one cycle off by Timeloop's floating-point
+rounding.
 """
 
 from __future__ import annotations
@@ -29,8 +31,16 @@ DATA = Path(__file__).parent / "data" / "timeloop"
 GOLDEN = json.loads((DATA / "golden.json").read_text())
 CASES = [k for k in GOLDEN if k != "timeloop"]
 #: (case, item) -> (reason, still expected to differ). Items: "LEVEL/SPACE/ACTION", "LEVEL/energy", "total",
-#: "cycles", "utilization". Empty: every count of every case matches.
-KNOWN: dict[tuple[str, str], tuple[str, bool]] = {}
+#: "cycles", "utilization". Every count and energy of every case matches; one cycle count differs by a
+#: floating-point rounding of timeloop-model's (not reproduced on purpose).
+KNOWN: dict[tuple[str, str], tuple[str, bool]] = {
+    ("eyeriss_like_random_b", "cycles"): (
+        "timeloop-model v3.0.3 computes a bandwidth-bound level's cycles as ceil(compute cycles / slowdown) with "
+        "slowdown = bandwidth / (accesses / compute cycles) in doubles (src/model/buffer.cpp), which rounds "
+        "11,730,944 reads / 16 per cycle = 733,184 up to 733,185; spikeloop gives the exact 733,184",
+        True,
+    ),
+}
 
 
 @cache

@@ -58,6 +58,7 @@ PROFILE_OPTIONS: dict[str, Any] = {
     "halo_reuse": True,
     "peer_forwarding": True,
     "peer_links_one_instance": True,
+    "final_writeback": True,
 }
 SPACE_TENSOR = {"Weights": Tensor.W, "Inputs": Tensor.I, "Outputs": Tensor.O}
 ROLE_DIM = {"R": Dim.R, "S": Dim.S, "P": Dim.P, "Q": Dim.Q, "C": Dim.C, "K": Dim.K, "N": Dim.N}
